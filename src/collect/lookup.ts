@@ -1,0 +1,63 @@
+import { groupBy } from './tables.js';
+import type { Index, Snapshot, Table } from './snapshot.js';
+
+/** Oid lookups over one snapshot, built once per snapshot and shared by all rules. */
+export interface Lookup {
+  table(oid: number): Table | undefined;
+  index(oid: number): Index | undefined;
+  indexesOf(tableOid: number): readonly Index[];
+  /** Direct partitions of a partitioned table. */
+  partitionsOf(tableOid: number): readonly Table[];
+  /** Indexes attached to a partitioned index. */
+  childIndexes(indexOid: number): readonly Index[];
+  columnName(tableOid: number, attnum: number): string;
+  /** Relation names already taken in a schema (tables and indexes). */
+  relationNames(schema: string): ReadonlySet<string>;
+  /** Leaf tables holding a table's rows: the table itself, or all leaf partitions. */
+  leavesOf(table: Table): readonly Table[];
+  /** Estimated rows (planner estimate, else live tuples), summed over partitions. */
+  rowsOf(table: Table): number;
+}
+
+const cache = new WeakMap<Snapshot, Lookup>();
+
+export function lookup(snapshot: Snapshot): Lookup {
+  let built = cache.get(snapshot);
+  if (!built) {
+    built = buildLookup(snapshot);
+    cache.set(snapshot, built);
+  }
+  return built;
+}
+
+function buildLookup(snapshot: Snapshot): Lookup {
+  const tables = new Map(snapshot.tables.map((table) => [table.oid, table]));
+  const indexes = new Map(snapshot.indexes.map((index) => [index.oid, index]));
+  const indexesByTable = groupBy(snapshot.indexes, (index) => index.tableOid);
+  const partitions = groupBy(snapshot.tables.filter((table) => table.partitionOf !== null), (table) => table.partitionOf);
+  const childIndexes = groupBy(snapshot.indexes.filter((index) => index.parentIndexOid !== null), (index) => index.parentIndexOid);
+  const columns = new Map(
+    snapshot.tables.flatMap((table) => table.columns.map((column) => [`${table.oid}:${column.attnum}`, column.name] as const)),
+  );
+  const names = groupBy([...snapshot.tables, ...snapshot.indexes], (relation) => relation.schema);
+  const namesBySchema = new Map([...names].map(([schema, relations]) => [schema, new Set(relations.map((r) => r.name))]));
+  const leavesOf = (table: Table): Table[] =>
+    table.kind === 'partitioned' ? (partitions.get(table.oid) ?? []).flatMap(leavesOf) : [table];
+  return {
+    leavesOf,
+    rowsOf: (table) => leavesOf(table).reduce((sum, leaf) => sum + leafRows(leaf), 0),
+    table: (oid) => tables.get(oid),
+    index: (oid) => indexes.get(oid),
+    indexesOf: (oid) => indexesByTable.get(oid) ?? [],
+    partitionsOf: (oid) => partitions.get(oid) ?? [],
+    childIndexes: (oid) => childIndexes.get(oid) ?? [],
+    columnName: (tableOid, attnum) => columns.get(`${tableOid}:${attnum}`) ?? `#${attnum}`,
+    relationNames: (schema) => namesBySchema.get(schema) ?? new Set(),
+  };
+}
+
+// reltuples is -1 (PG14+) or 0 (PG13) before the first VACUUM or ANALYZE; live tuples
+// from the statistics collector fill that gap.
+function leafRows(table: Table): number {
+  return Math.max(table.reltuples, table.stats?.liveTuples ?? 0);
+}

@@ -1,0 +1,164 @@
+/**
+ * The typed snapshot of one database: everything the rules look at, collected once.
+ * Objects refer to each other by oid, which is only meaningful inside one snapshot;
+ * findings and fingerprints use names.
+ */
+
+/** Bumped when the snapshot file layout changes incompatibly. */
+export const SNAPSHOT_FORMAT = 1;
+
+export interface Snapshot {
+  readonly format: typeof SNAPSHOT_FORMAT;
+  readonly collectedAt: string;
+  readonly server: Server;
+  readonly tables: readonly Table[];
+  readonly indexes: readonly Index[];
+  readonly foreignKeys: readonly ForeignKey[];
+  /** Oids of indexes being built right now (`pg_stat_progress_create_index`). */
+  readonly indexesInProgress: readonly number[];
+}
+
+export interface Server {
+  readonly version: string;
+  /** `server_version_num`, e.g. 170004. */
+  readonly versionNum: number;
+  readonly database: string;
+  readonly currentUser: string;
+  readonly inRecovery: boolean;
+  /** When this database's statistics were last reset (`pg_stat_database.stats_reset`); null if never. */
+  readonly statsResetAt: string | null;
+  /** When the server started (`pg_postmaster_start_time()`); counters start there too. */
+  readonly startedAt: string;
+  /** Server settings by name; connection strings and commands are redacted. */
+  readonly settings: Readonly<Record<string, string>>;
+  readonly extensions: readonly Extension[];
+  readonly blockSize: number;
+}
+
+export interface Extension {
+  readonly name: string;
+  readonly version: string;
+  readonly schema: string;
+}
+
+export type TableKind = 'table' | 'partitioned' | 'matview';
+
+export interface Table {
+  readonly oid: number;
+  readonly schema: string;
+  readonly name: string;
+  readonly kind: TableKind;
+  /** The partitioned table this one is a partition of, if any. */
+  readonly partitionOf: number | null;
+  readonly relpages: number;
+  /** Planner's row estimate; -1 when never vacuumed or analyzed (PG14+). */
+  readonly reltuples: number;
+  readonly reloptions: readonly string[];
+  readonly columns: readonly Column[];
+  readonly stats: TableStats | null;
+  readonly frozenXidAge: number | null;
+  readonly minMultiXactAge: number | null;
+}
+
+export interface Column {
+  readonly attnum: number;
+  readonly name: string;
+  /** `format_type(atttypid, atttypmod)`. */
+  readonly type: string;
+  readonly notNull: boolean;
+}
+
+/** `pg_stat_all_tables`, cumulative since the last reset. */
+export interface TableStats {
+  readonly seqScan: number;
+  readonly seqTupRead: number;
+  readonly idxScan: number;
+  readonly idxTupFetch: number;
+  readonly inserted: number;
+  readonly updated: number;
+  readonly hotUpdated: number;
+  readonly deleted: number;
+  readonly liveTuples: number;
+  readonly deadTuples: number;
+  readonly modifiedSinceAnalyze: number;
+  readonly lastVacuum: string | null;
+  readonly lastAutovacuum: string | null;
+  readonly lastAnalyze: string | null;
+  readonly lastAutoanalyze: string | null;
+}
+
+export interface Index {
+  readonly oid: number;
+  readonly schema: string;
+  readonly name: string;
+  readonly tableOid: number;
+  /** Access method: btree, hash, gin, gist, brin, spgist, … */
+  readonly method: string;
+  readonly unique: boolean;
+  readonly primary: boolean;
+  readonly nullsNotDistinct: boolean;
+  readonly valid: boolean;
+  readonly ready: boolean;
+  readonly live: boolean;
+  readonly keys: readonly IndexKey[];
+  /** INCLUDE columns (attnums). */
+  readonly include: readonly number[];
+  /** Partial-index predicate as PostgreSQL deparses it; null for a full index. */
+  readonly predicate: string | null;
+  readonly reloptions: readonly string[];
+  readonly tablespace: string | null;
+  readonly relpages: number;
+  /** The partitioned index this one is attached to. */
+  readonly parentIndexOid: number | null;
+  /** The constraint this index implements (primary key, unique, exclusion). */
+  readonly constraint: { readonly name: string; readonly kind: 'primary' | 'unique' | 'exclusion' } | null;
+  readonly stats: IndexStats | null;
+}
+
+export interface IndexKey {
+  /** Table column attnum; 0 for an expression. */
+  readonly attnum: number;
+  /** Deparsed expression for expression keys; null for a plain column. */
+  readonly expression: string | null;
+  readonly opclass: QualifiedName;
+  /** The opclass is the default for the column's type (so DDL may omit it). */
+  readonly opclassIsDefault: boolean;
+  /** Key collation; null for a type that has none. */
+  readonly collation: QualifiedName | null;
+  /** The collation is the column's own (or the default, for expressions), so DDL may omit it. */
+  readonly collationIsDefault: boolean;
+  readonly descending: boolean;
+  readonly nullsFirst: boolean;
+}
+
+export interface QualifiedName {
+  readonly schema: string;
+  readonly name: string;
+}
+
+/** `pg_stat_all_indexes`; for a partitioned index, null (scans are counted on partitions). */
+export interface IndexStats {
+  readonly scans: number;
+  readonly tuplesRead: number;
+  readonly tuplesFetched: number;
+  /** PG16+ only. */
+  readonly lastScan: string | null;
+}
+
+export type ReferentialAction = 'no action' | 'restrict' | 'cascade' | 'set null' | 'set default';
+
+export interface ForeignKey {
+  readonly name: string;
+  /** The unique index on the referenced table that the constraint depends on. */
+  readonly referencedIndexOid: number;
+  readonly tableOid: number;
+  /** Referencing columns (attnums), in constraint order. */
+  readonly columns: readonly number[];
+  readonly referencedTableOid: number;
+  readonly referencedColumns: readonly number[];
+  /** Constraint inherited from a partitioned parent's constraint (`conparentid <> 0`). */
+  readonly inherited: boolean;
+  readonly validated: boolean;
+  readonly onDelete: ReferentialAction;
+  readonly onUpdate: ReferentialAction;
+}

@@ -1,0 +1,64 @@
+import { analyze, SEVERITY_RANK } from '../analyze/engine.js';
+import { loadRules } from '../analyze/registry.js';
+import { readSnapshot } from '../collect/collect.js';
+import { loadConfig, type FailOn } from '../config/load.js';
+import { UsageError } from '../errors.js';
+import { renderJson } from '../report/json.js';
+import { buildReport, type Report } from '../report/report.js';
+import { renderSql } from '../report/sql.js';
+import { renderText } from '../report/text.js';
+import { emit, idList } from './output.js';
+import { collectFromDatabase } from './source.js';
+
+export const SCAN_FORMATS = ['text', 'json', 'sql'] as const;
+export type ScanFormat = (typeof SCAN_FORMATS)[number];
+export const FAIL_ON_LEVELS: readonly FailOn[] = ['critical', 'warning', 'info', 'none'];
+
+export interface ScanOptions {
+  readonly dbname?: string;
+  readonly format: ScanFormat;
+  readonly output?: string;
+  readonly config?: string;
+  readonly rules?: string[];
+  readonly excludeRules?: string[];
+  readonly schema?: string[];
+  readonly failOn?: FailOn;
+  readonly snapshot?: string;
+  readonly color: boolean;
+}
+
+/** `perfaudit scan`: collect (or read a snapshot file), analyze, render; exit 1 on findings at or above --fail-on. */
+export async function scanCommand(options: ScanOptions): Promise<number> {
+  const rules = await loadRules();
+  const config = loadConfig(options.config, rules);
+  const startedAt = new Date();
+  const snapshot = options.snapshot ? await readSnapshot(options.snapshot) : (await collectFromDatabase(options.dbname)).snapshot;
+  const analysis = analyze(snapshot, rules, config, {
+    only: idList(options.rules),
+    exclude: idList(options.excludeRules),
+    schemas: options.schema,
+  });
+  const report = buildReport(snapshot, analysis, { startedAt, durationMs: Date.now() - startedAt.getTime() });
+  await emit(render(report, options), options.output);
+  return exitCode(report, options.failOn ?? config.failOn ?? 'warning');
+}
+
+function render(report: Report, options: ScanOptions): string {
+  switch (options.format) {
+    case 'json': return renderJson(report);
+    case 'sql': return renderSql(report);
+    case 'text': return renderText(report, { color: options.color && !options.output });
+  }
+}
+
+/** 1 when a finding is at or above the threshold, else 0. */
+export function exitCode(report: Report, failOn: FailOn): number {
+  if (failOn === 'none') return 0;
+  return report.findings.some((finding) => SEVERITY_RANK[finding.severity] >= SEVERITY_RANK[failOn]) ? 1 : 0;
+}
+
+export function parseChoice<T extends string>(value: string, allowed: readonly T[], option: string): T {
+  const choice = allowed.find((candidate) => candidate === value);
+  if (!choice) throw new UsageError(`${option} must be one of ${allowed.join(', ')} (got "${value}")`);
+  return choice;
+}

@@ -1,0 +1,35 @@
+import type { Analysis, Skipped } from '../analyze/engine.js';
+import type { Finding, Severity, Snapshot } from '../rule.js';
+
+/** The JSON report (contract: `schemaVersion: 1`, see docs/json-report.md). */
+export interface Report {
+  readonly schemaVersion: 1;
+  readonly tool: { readonly name: 'perfaudit'; readonly version: string };
+  readonly database: { readonly name: string; readonly serverVersion: string; readonly statsResetAt: string | null };
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly summary: Readonly<Record<Severity, number>>;
+  readonly findings: readonly Finding[];
+  readonly skipped: readonly Skipped[];
+}
+
+export const TOOL_VERSION = '0.1.0';
+
+export function buildReport(snapshot: Snapshot, analysis: Analysis, timing: { startedAt: Date; durationMs: number }): Report {
+  const summary = { critical: 0, warning: 0, info: 0 };
+  for (const finding of analysis.findings) summary[finding.severity]++;
+  return {
+    schemaVersion: 1,
+    tool: { name: 'perfaudit', version: TOOL_VERSION },
+    database: {
+      name: snapshot.server.database,
+      serverVersion: snapshot.server.version,
+      statsResetAt: snapshot.server.statsResetAt,
+    },
+    startedAt: timing.startedAt.toISOString(),
+    durationMs: timing.durationMs,
+    summary,
+    findings: analysis.findings,
+    skipped: analysis.skipped,
+  };
+}

@@ -1,0 +1,34 @@
+import { buildPlan } from '../plan/plan.js';
+import type { Report } from './report.js';
+
+/**
+ * All fix actions as one script that `psql -f` runs as-is. psql runs each statement in
+ * its own transaction unless told otherwise, which CONCURRENTLY requires; statements
+ * that must not be wrapped in BEGIN/COMMIT are marked. Manual steps are comments only.
+ */
+export function renderSql(report: Report): string {
+  const lines = [
+    `-- perfaudit fixes for database ${report.database.name} (${report.startedAt})`,
+    '-- Run with: psql -v ON_ERROR_STOP=1 -f THIS_FILE. Do not wrap it in a transaction:',
+    '-- statements marked "not transactional" (CONCURRENTLY) refuse to run inside one.',
+    "SET lock_timeout = '5s';",
+    'SET statement_timeout = 0;',
+  ];
+  for (const step of buildPlan(report.findings)) {
+    const { action } = step;
+    lines.push('');
+    for (const finding of step.findings) lines.push(`-- ${finding.severity} ${finding.rule}: ${oneLine(finding.message)}`);
+    if (action.kind === 'manual') {
+      lines.push('-- manual step, not run by this script:', ...action.sql.split('\n').map((line) => `--   ${line}`));
+      continue;
+    }
+    const locking = action.lock ? `lock ${action.lock}` : 'no table lock';
+    lines.push(`-- ${locking}; ${action.transactional ? 'transactional' : 'not transactional'}`);
+    lines.push(action.sql);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ');
+}

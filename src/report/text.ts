@@ -1,0 +1,62 @@
+import { Chalk, type ChalkInstance } from 'chalk';
+import Table from 'cli-table3';
+import type { Finding, Severity } from '../rule.js';
+import type { Report } from './report.js';
+
+const SEVERITIES: readonly Severity[] = ['critical', 'warning', 'info'];
+
+/** The report for people: findings grouped by severity, each with its numbers and fix. */
+export function renderText(report: Report, options: { color: boolean }): string {
+  const c = new Chalk({ level: options.color ? 1 : 0 });
+  const paint: Record<Severity, ChalkInstance> = { critical: c.red.bold, warning: c.yellow.bold, info: c.cyan };
+  const out: string[] = [
+    c.bold(`perfaudit ${report.tool.version} · database ${report.database.name} · PostgreSQL ${report.database.serverVersion}`),
+    c.dim(`statistics since ${report.database.statsResetAt ?? 'server start (never reset)'} · scanned in ${report.durationMs} ms`),
+  ];
+  for (const severity of SEVERITIES) {
+    const findings = report.findings.filter((finding) => finding.severity === severity);
+    if (findings.length === 0) continue;
+    out.push('', paint[severity](`${severity.toUpperCase()} (${findings.length})`));
+    for (const finding of findings) out.push(...renderFinding(finding, c, paint[severity]));
+  }
+  if (report.findings.length === 0) out.push('', c.green('No findings.'));
+  if (report.skipped.length) {
+    out.push('', c.bold('Skipped rules'));
+    for (const skip of report.skipped) out.push(`  ${skip.rule}: ${skip.reason}`);
+  }
+  if (report.findings.length) out.push('', summaryTable(report));
+  const { critical, warning, info } = report.summary;
+  out.push('', c.bold(`Summary: ${critical} critical, ${warning} warning, ${info} info`));
+  return `${out.join('\n')}\n`;
+}
+
+function renderFinding(finding: Finding, c: ChalkInstance, paint: ChalkInstance): string[] {
+  const lines = ['', `${paint('●')} ${c.bold(finding.title)} ${c.dim(`[${finding.rule}]`)}`, `  ${finding.message}`];
+  const evidence = Object.entries(finding.evidence).map(([key, value]) => `${c.dim(key)} ${formatValue(value)}`);
+  if (evidence.length) lines.push(`  ${evidence.join(c.dim(' · '))}`);
+  for (const action of finding.actions) {
+    const label = action.kind === 'manual' ? 'manual' : `fix${action.lock ? `, lock ${action.lock}` : ''}`;
+    lines.push(`  ${c.dim(`${label}:`)}`, indent(c.green(action.sql), '    '));
+    if (action.undo) lines.push(`  ${c.dim('undo:')}`, indent(c.dim(action.undo), '    '));
+  }
+  return lines;
+}
+
+function summaryTable(report: Report): string {
+  const table = new Table({ head: ['rule', ...SEVERITIES], style: { head: [], border: [] } });
+  const rules = [...new Set(report.findings.map((finding) => finding.rule))].sort();
+  for (const rule of rules) {
+    const counts = SEVERITIES.map((severity) => report.findings.filter((f) => f.rule === rule && f.severity === severity).length);
+    table.push([rule, ...counts.map((count) => (count ? String(count) : ''))]);
+  }
+  return table.toString();
+}
+
+function formatValue(value: string | number | boolean | null): string {
+  if (typeof value === 'number') return Number.isInteger(value) ? value.toLocaleString('en-US') : value.toFixed(2);
+  return String(value);
+}
+
+function indent(text: string, prefix: string): string {
+  return text.split('\n').map((line) => prefix + line).join('\n');
+}

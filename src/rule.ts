@@ -1,0 +1,83 @@
+/**
+ * The rule API. Rules import this module (and snapshot types and SQL helpers), never the
+ * engine. A rule is metadata plus a pure `check(snapshot, options)`.
+ */
+import type { Snapshot } from './collect/snapshot.js';
+
+export type { Snapshot } from './collect/snapshot.js';
+
+export type Severity = 'critical' | 'warning' | 'info';
+export type Category = 'indexes' | 'queries' | 'maintenance' | 'schema';
+export type TargetKind = 'table' | 'index' | 'constraint' | 'sequence' | 'query' | 'database';
+export type ActionKind = 'create-index' | 'drop-index' | 'reindex' | 'vacuum' | 'analyze' | 'alter-table' | 'manual';
+
+/** The object a finding is about, by raw (unquoted) names. */
+export interface Target {
+  readonly kind: TargetKind;
+  readonly schema: string | null;
+  readonly table: string | null;
+  /** Index, constraint or sequence name where there is one. */
+  readonly name: string | null;
+  readonly columns: readonly string[];
+  readonly query: string | null;
+}
+
+/** One fix step: a single SQL statement, or a manual step explained in `sql` comments. */
+export interface Action {
+  readonly kind: ActionKind;
+  readonly sql: string;
+  /** Whether the statement may run inside a transaction block (CONCURRENTLY may not). */
+  readonly transactional: boolean;
+  /** The strongest lock the statement takes on the table, or null. */
+  readonly lock: string | null;
+  /** The statement that undoes this one, where there is one. */
+  readonly undo?: string | undefined;
+}
+
+export type Evidence = Readonly<Record<string, number | string | boolean | null>>;
+
+/** What a rule's check returns for each problem; the engine adds rule id, title and fingerprint. */
+export interface FindingDraft {
+  /** Overrides the rule's default severity for this finding (ranking). */
+  readonly severity?: Severity;
+  readonly message: string;
+  readonly target: Target;
+  readonly evidence: Evidence;
+  readonly actions: readonly Action[];
+}
+
+export interface Finding extends FindingDraft {
+  readonly rule: string;
+  readonly severity: Severity;
+  readonly title: string;
+  readonly fingerprint: string;
+}
+
+export type RuleOptions = Readonly<Record<string, number | string | boolean>>;
+
+export interface RuleDefinition<O extends RuleOptions = RuleOptions> {
+  /** Kebab-case, stable forever. */
+  readonly id: string;
+  readonly title: string;
+  readonly category: Category;
+  readonly severity: Severity;
+  /** Extensions the rule needs on the server; missing ones make the engine skip it. */
+  readonly requires: readonly string[];
+  /** Typed defaults; `.perfaudit.yml` may override each by name. */
+  readonly options: O;
+  /** Runbook: what is wrong, why it hurts, how it is detected, the fix, the limits. */
+  readonly docs: string;
+  /** Why the rule cannot judge this snapshot (e.g. statistics too young); null to run. */
+  readonly skipReason?: (snapshot: Snapshot, options: O) => string | null;
+  readonly check: (snapshot: Snapshot, options: O) => readonly FindingDraft[];
+}
+
+/** Declares a rule; the identity function that gives rule modules their types. */
+export function defineRule<O extends RuleOptions>(rule: RuleDefinition<O>): RuleDefinition<O> {
+  return rule;
+}
+
+/** A target with the fields a kind does not use set to null. */
+export function target(kind: TargetKind, fields: Partial<Omit<Target, 'kind'>>): Target {
+  return { kind, schema: null, table: null, name: null, columns: [], query: null, ...fields };
+}
