@@ -1,5 +1,5 @@
-import { lookup, type Lookup } from '../src/collect/lookup.js';
-import type { ForeignKey, Index, Table } from '../src/collect/snapshot.js';
+import { isForeignKeyCovered } from '../src/collect/fk-coverage.js';
+import { lookup } from '../src/collect/lookup.js';
 import { createIndexActions, indexNamer } from '../src/plan/index-ddl.js';
 import { defineRule, target, type FindingDraft, type Severity } from '../src/rule.js';
 import { formatCount, sumStats } from '../src/plan/numbers.js';
@@ -58,7 +58,7 @@ are matched on PostgreSQL's own deparsed text.
       .flatMap((fk): FindingDraft[] => {
         const table = catalog.table(fk.tableOid);
         const referenced = catalog.table(fk.referencedTableOid);
-        if (!table || !referenced || isCovered(fk, table, catalog)) return [];
+        if (!table || !referenced || isForeignKeyCovered(fk, table, catalog)) return [];
         const columns = fk.columns.map((attnum) => catalog.columnName(table.oid, attnum));
         const rows = catalog.rowsOf(table);
         const referencedRows = catalog.rowsOf(referenced);
@@ -89,38 +89,3 @@ are matched on PostgreSQL's own deparsed text.
   },
 });
 
-function isCovered(fk: ForeignKey, table: Table, catalog: Lookup): boolean {
-  if (catalog.indexesOf(table.oid).some((index) => covers(index, fk, catalog))) return true;
-  if (table.kind !== 'partitioned') return false;
-  const leaves = catalog.leavesOf(table);
-  return leaves.length > 0 && leaves.every((leaf) => catalog.indexesOf(leaf.oid).some((index) => coversColumns(index, fk.columns, catalog, leaf)));
-}
-
-function covers(index: Index, fk: ForeignKey, catalog: Lookup): boolean {
-  const table = catalog.table(index.tableOid);
-  return table !== undefined && coversColumns(index, fk.columns, catalog, table);
-}
-
-/** The index's leading keys are exactly these columns (as a set) and it is usable. */
-export function coversColumns(index: Index, columns: readonly number[], catalog: Lookup, table: Table): boolean {
-  if (!index.valid || !index.ready) return false;
-  if (index.method === 'hash') {
-    return columns.length === 1 && index.keys[0]?.attnum === columns[0] && predicateAllows(index, columns, catalog, table);
-  }
-  if (index.method !== 'btree' || index.keys.length < columns.length) return false;
-  const leading = new Set(index.keys.slice(0, columns.length).map((key) => key.attnum));
-  return columns.every((attnum) => attnum !== 0 && leading.has(attnum)) && leading.size === columns.length
-    && predicateAllows(index, columns, catalog, table);
-}
-
-// A partial index serves FK checks only when it leaves out nothing but NULL keys.
-function predicateAllows(index: Index, columns: readonly number[], catalog: Lookup, table: Table): boolean {
-  if (index.predicate === null) return true;
-  const names = new Set(columns.map((attnum) => catalog.columnName(table.oid, attnum)));
-  return index.predicate.split(' AND ').every((conjunct) => {
-    const match = /^\(*("(?:[^"]|"")+"|[^\s"()]+) IS NOT NULL\)*$/.exec(conjunct.trim());
-    const column = match?.[1];
-    if (!column) return false;
-    return names.has(column.startsWith('"') ? column.slice(1, -1).replaceAll('""', '"') : column);
-  });
-}

@@ -56,8 +56,10 @@ function buildLookup(snapshot: Snapshot): Lookup {
   };
 }
 
-// reltuples is -1 (PG14+) or 0 (PG13) before the first VACUUM or ANALYZE; live tuples
-// from the statistics collector fill that gap.
+// The planner's estimate, maintained by VACUUM and ANALYZE, is the steadier figure (live
+// tuple counters lag and double-count around an ANALYZE). Before the first VACUUM or
+// ANALYZE it is -1 (PG14+) or 0 with no pages (PG13): then live tuples fill the gap.
 function leafRows(table: Table): number {
-  return Math.max(table.reltuples, table.stats?.liveTuples ?? 0);
+  const estimated = table.reltuples > 0 || (table.reltuples === 0 && table.relpages > 0);
+  return estimated ? table.reltuples : (table.stats?.liveTuples ?? 0);
 }

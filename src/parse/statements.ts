@@ -1,0 +1,51 @@
+import { loadModule, parseSync } from 'libpg-query';
+import { UsageError } from '../errors.js';
+
+/** One statement of a SQL text, as PostgreSQL's own parser sees it. */
+export interface ParsedStatement {
+  /** The statement's parse-tree node type, e.g. `IndexStmt`, `DropStmt`. */
+  readonly kind: string;
+  /** The statement's node (libpg-query JSON). */
+  readonly node: Record<string, unknown>;
+  /** Its source text, with the comments that precede it. */
+  readonly text: string;
+  /** 1-based line where its text starts, comments included. */
+  readonly line: number;
+}
+
+interface RawStatement {
+  stmt: Record<string, Record<string, unknown>>;
+  stmt_location?: number;
+  stmt_len?: number;
+}
+
+/**
+ * Splits SQL into statements with the real PostgreSQL parser (libpg-query), so dollar
+ * quotes, comments and semicolons inside strings are handled as the server handles them.
+ */
+export async function parseStatements(sql: string, source = 'SQL'): Promise<ParsedStatement[]> {
+  await loadModule();
+  let tree: { stmts?: RawStatement[] };
+  try {
+    tree = parseSync(sql) as { stmts?: RawStatement[] };
+  } catch (error) {
+    throw new UsageError(`${source}: ${(error as Error).message}`);
+  }
+  // Locations are byte offsets into the UTF-8 text.
+  const bytes = Buffer.from(sql);
+  return (tree.stmts ?? []).map((raw) => {
+    const start = raw.stmt_location ?? 0;
+    const end = raw.stmt_len ? start + raw.stmt_len : bytes.length;
+    const [kind = 'Unknown', node = {}] = Object.entries(raw.stmt)[0] ?? [];
+    return {
+      kind,
+      node,
+      text: bytes.subarray(start, end).toString().trim(),
+      line: bytes.subarray(0, start).toString().split('\n').length + leadingNewlines(bytes.subarray(start, end).toString()),
+    };
+  });
+}
+
+function leadingNewlines(text: string): number {
+  return (/^\s*/.exec(text)?.[0] ?? '').split('\n').length - 1;
+}
