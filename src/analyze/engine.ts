@@ -30,10 +30,7 @@ export const SEVERITY_RANK: Readonly<Record<Severity, number>> = { critical: 3, 
  * server lacks, or that cannot judge this snapshot, is listed as skipped with the reason.
  */
 export function analyze(snapshot: Snapshot, rules: readonly RuleDefinition[], config: Config, selection: Selection = {}): Analysis {
-  const known = new Set(rules.map((rule) => rule.id));
-  for (const id of [...(selection.only ?? []), ...(selection.exclude ?? [])]) {
-    if (!known.has(id)) throw new UsageError(`unknown rule "${id}" (see perfaudit rules)`);
-  }
+  checkSelection(rules, selection);
   const findings: Finding[] = [];
   const skipped: Skipped[] = [];
   for (const rule of rules) {
@@ -52,6 +49,14 @@ export function analyze(snapshot: Snapshot, rules: readonly RuleDefinition[], co
     }
   }
   return { findings: findings.sort(byImportance), skipped };
+}
+
+/** Rejects unknown rule ids in `--rules` / `--exclude-rules`, before any work is done. */
+export function checkSelection(rules: readonly RuleDefinition[], selection: Selection): void {
+  const known = new Set(rules.map((rule) => rule.id));
+  for (const id of [...(selection.only ?? []), ...(selection.exclude ?? [])]) {
+    if (!known.has(id)) throw new UsageError(`unknown rule "${id}" (see perfaudit rules)`);
+  }
 }
 
 function missingRequirement(snapshot: Snapshot, rule: RuleDefinition): string | null {

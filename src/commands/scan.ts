@@ -1,4 +1,4 @@
-import { analyze, SEVERITY_RANK } from '../analyze/engine.js';
+import { analyze, checkSelection, SEVERITY_RANK } from '../analyze/engine.js';
 import { loadRules } from '../analyze/registry.js';
 import { readSnapshot } from '../collect/collect.js';
 import { loadConfig, type FailOn } from '../config/load.js';
@@ -31,13 +31,11 @@ export interface ScanOptions {
 export async function scanCommand(options: ScanOptions): Promise<number> {
   const rules = await loadRules();
   const config = loadConfig(options.config, rules);
+  const selection = { only: idList(options.rules), exclude: idList(options.excludeRules), schemas: options.schema };
+  checkSelection(rules, selection);
   const startedAt = new Date();
   const snapshot = options.snapshot ? await readSnapshot(options.snapshot) : (await collectFromDatabase(options.dbname)).snapshot;
-  const analysis = analyze(snapshot, rules, config, {
-    only: idList(options.rules),
-    exclude: idList(options.excludeRules),
-    schemas: options.schema,
-  });
+  const analysis = analyze(snapshot, rules, config, selection);
   const report = buildReport(snapshot, analysis, { startedAt, durationMs: Date.now() - startedAt.getTime() });
   await emit(render(report, options), options.output);
   return exitCode(report, options.failOn ?? config.failOn ?? 'warning');

@@ -1,6 +1,8 @@
 import { RESERVED_KEYWORDS } from './keywords.js';
 
-const SAFE_IDENTIFIER = /^[a-z_][a-z0-9_$]*$/;
+// quote_ident's notion of a safe name: a-z or _ first, then a-z, 0-9 or _. `$` is legal
+// in an unquoted identifier but quote_ident quotes it (and it is not standard SQL), so do we.
+const SAFE_IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
 /**
  * Quotes an identifier the way PostgreSQL's quote_ident does: bare when it is a

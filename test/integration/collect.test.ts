@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collectSnapshot } from '../../src/collect/collect.js';
+import { resolveConnection } from '../../src/connect/options.js';
+import { openSession, SCAN_SESSION } from '../../src/connect/session.js';
+import { createDatabase, type TestDatabase } from '../helpers/db.js';
+
+async function statementsToCollect(url: string): Promise<number> {
+  const session = await openSession(resolveConnection(url), SCAN_SESSION);
+  try {
+    await collectSnapshot(session);
+    return session.statementCount();
+  } finally {
+    await session.close();
+  }
+}
+
+describe('collect', () => {
+  let small: TestDatabase;
+  let large: TestDatabase;
+  beforeAll(async () => {
+    small = await createDatabase();
+    large = await createDatabase();
+    await small.run('CREATE EXTENSION pg_stat_statements; CREATE TABLE one (id int PRIMARY KEY);');
+    await large.run(`DO $$ BEGIN
+      FOR i IN 1..300 LOOP
+        EXECUTE format('CREATE TABLE t%s (id int PRIMARY KEY, parent int REFERENCES t%s, note text)', i, greatest(i - 1, 1));
+        EXECUTE format('CREATE INDEX ON t%s (note) WHERE note IS NOT NULL', i);
+      END LOOP; END $$;`);
+  });
+  afterAll(async () => {
+    await small.drop();
+    await large.drop();
+  });
+
+  it('sends the same fixed number of statements whatever the schema size', async () => {
+    const few = await statementsToCollect(small.url);
+    const many = await statementsToCollect(large.url);
+    expect(few).toBe(15);
+    expect(many).toBe(few);
+    const snapshot = await large.snapshot();
+    expect(snapshot.tables).toHaveLength(300);
+    expect(snapshot.indexes).toHaveLength(600);
+    expect(snapshot.foreignKeys).toHaveLength(300);
+  });
+
+  it('runs read-only, tagged and named perfaudit, with timeouts', async () => {
+    const session = await openSession(resolveConnection(small.url), SCAN_SESSION);
+    try {
+      const settings = await session.client.query(
+        "SELECT current_setting('default_transaction_read_only') AS ro, current_setting('statement_timeout') AS st, current_setting('lock_timeout') AS lt, current_setting('application_name') AS app");
+      expect(settings.rows[0]).toEqual({ ro: 'on', st: '30s', lt: '2s', app: 'perfaudit' });
+      await expect(session.client.query('CREATE TABLE nope (id int)')).rejects.toThrow(/read-only transaction/);
+    } finally {
+      await session.close();
+    }
+    const rows = await small.query<{ query: string }>(
+      "SELECT query FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = current_database() AND query LIKE '%pg_stat_all_tables%'");
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) expect(row.query.startsWith('/* perfaudit */')).toBe(true);
+  });
+
+  it('redacts settings that can hold secrets', async () => {
+    const snapshot = await small.snapshot();
+    expect(snapshot.server.settings.primary_conninfo ?? '').not.toMatch(/password/);
+    expect(snapshot.server.settings.shared_preload_libraries).toBe('pg_stat_statements');
+  });
+});
