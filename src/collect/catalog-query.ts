@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { QUERY_TAG } from '../connect/session.js';
+import { tagged } from '../connect/session.js';
 
 /** Schemas that hold no user objects. Every collect query filters with this predicate. */
 export function userSchema(column: string): string {
@@ -12,7 +12,7 @@ export function userSchema(column: string): string {
  * built from user input, so raw SQL is safe here.
  */
 export async function catalogQuery<Row>(db: Kysely<unknown>, text: string): Promise<Row[]> {
-  const result = await sql.raw<Row>(`${QUERY_TAG} ${text.trim()}`).execute(db);
+  const result = await sql.raw<Row>(tagged(text)).execute(db);
   return result.rows;
 }
 

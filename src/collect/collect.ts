@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { sql } from 'kysely';
-import { QUERY_TAG, type Session } from '../connect/session.js';
+import { tagged, type Session } from '../connect/session.js';
 import { UsageError } from '../errors.js';
 import { buildForeignKeys, buildIndexes, indexesInProgress, queryIndexSources } from './indexes.js';
 import { collectServer } from './server.js';
@@ -14,7 +14,7 @@ import { buildTables, queryTableSources } from './tables.js';
  */
 export async function collectSnapshot(session: Session): Promise<Snapshot> {
   const { db } = session;
-  await sql.raw(`${QUERY_TAG} BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`).execute(db);
+  await sql.raw(tagged('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')).execute(db);
   try {
     const server = await collectServer(db);
     const tableSources = await queryTableSources(db);
@@ -29,7 +29,7 @@ export async function collectSnapshot(session: Session): Promise<Snapshot> {
       indexesInProgress: indexesInProgress(indexSources),
     };
   } finally {
-    await sql.raw(`${QUERY_TAG} COMMIT`).execute(db);
+    await sql.raw(tagged('COMMIT')).execute(db);
   }
 }
 

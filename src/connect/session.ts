@@ -3,8 +3,18 @@ import pg from 'pg';
 import { UsageError } from '../errors.js';
 import { describeConnection, type ConnectionSettings } from './options.js';
 
-/** Every statement perfaudit sends starts with this, so it can ignore its own statements. */
+/** Every statement perfaudit sends carries this, so it can recognise its own statements. */
 export const QUERY_TAG = '/* perfaudit */';
+
+/**
+ * Tags a statement right after its first keyword. Not before it: PostgreSQL 18's
+ * pg_stat_statements stores statements without their leading comments.
+ *
+ * @example tagged('SELECT 1') // 'SELECT /* perfaudit *\/ 1'
+ */
+export function tagged(statement: string): string {
+  return statement.trim().replace(/^(\w+)/, `$1 ${QUERY_TAG}`);
+}
 
 export interface SessionOptions {
   readonly readOnly: boolean;
