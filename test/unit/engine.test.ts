@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { analyze, fingerprint, globMatches } from '../../src/analyze/engine.js';
+import type { Snapshot } from '../../src/collect/snapshot.js';
+import { EMPTY_CONFIG, parseConfig } from '../../src/config/load.js';
+import { defineRule, target } from '../../src/rule.js';
+
+const snapshot = {
+  format: 1, collectedAt: '2026-01-01T00:00:00Z', tables: [], indexes: [], foreignKeys: [], indexesInProgress: [],
+  server: { version: '18.4', versionNum: 180004, database: 'app', currentUser: 'u', inRecovery: false, statsResetAt: null,
+    startedAt: '2026-01-01T00:00:00Z', settings: {}, extensions: [], blockSize: 8192 },
+} satisfies Snapshot;
+
+const everyTable = defineRule({
+  id: 'missing-primary-key', title: 'T', category: 'schema', severity: 'warning', requires: [], options: { limit: 2 }, docs: '',
+  check: (_snapshot, options) => ['a.one', 'a.two', 'b.three'].slice(0, options.limit + 1).map((name) => {
+    const [schema = '', table = ''] = name.split('.');
+    return { message: name, target: target('table', { schema, table }), evidence: {}, actions: [] };
+  }),
+});
+const needsExtension = defineRule({
+  id: 'slow-query', title: 'S', category: 'queries', severity: 'warning', requires: ['pg_stat_statements'], options: {}, docs: '',
+  check: () => [],
+});
+const rules = [everyTable, needsExtension];
+
+describe('analyze', () => {
+  it('skips rules whose extension is missing, saying how to enable it', () => {
+    expect(analyze(snapshot, rules, EMPTY_CONFIG).skipped).toEqual([
+      { rule: 'slow-query', reason: 'pg_stat_statements is not installed in database app (CREATE EXTENSION pg_stat_statements;)' },
+    ]);
+  });
+
+  it('applies options, severity overrides, ignores and the schema filter', () => {
+    const config = parseConfig('rules:\n  missing-primary-key:\n    limit: 1\n    severity: critical\nignore:\n  - table: a.o*\n', 'x.yml', rules);
+    const result = analyze(snapshot, rules, config, { schemas: ['a', 'b'] });
+    expect(result.findings.map((f) => [f.target.table, f.severity])).toEqual([['two', 'critical']]);
+    expect(analyze(snapshot, rules, EMPTY_CONFIG, { schemas: ['b'] }).findings.map((f) => f.target.table)).toEqual(['three']);
+  });
+
+  it('fingerprints by identity, unambiguously', () => {
+    const a = fingerprint('r', target('table', { schema: 'a_b', table: 'c' }));
+    const b = fingerprint('r', target('table', { schema: 'a', table: 'b_c' }));
+    expect(a).not.toBe(b);
+    expect(a).toBe(fingerprint('r', target('table', { schema: 'a_b', table: 'c' })));
+  });
+
+  it('matches ignore globs literally except * and ?', () => {
+    expect(globMatches('app.audit_*', 'app.audit_2024')).toBe(true);
+    expect(globMatches('app.audit_*', 'appXaudit_2024')).toBe(false);
+    expect(globMatches('a?c', 'abc')).toBe(true);
+  });
+});
