@@ -68,8 +68,9 @@ export interface RuleDefinition<O extends RuleOptions = RuleOptions> {
   /** Runbook: what is wrong, why it hurts, how it is detected, the fix, the limits. */
   readonly docs: string;
   /** Why the rule cannot judge this snapshot (e.g. statistics too young); null to run. */
-  readonly skipReason?: (snapshot: Snapshot, options: O) => string | null;
-  readonly check: (snapshot: Snapshot, options: O) => readonly FindingDraft[];
+  // Method syntax on purpose: it lets a rule with typed options stand in a list of rules.
+  skipReason?(snapshot: Snapshot, options: O): string | null;
+  check(snapshot: Snapshot, options: O): readonly FindingDraft[];
 }
 
 /** Declares a rule; the identity function that gives rule modules their types. */

@@ -27,6 +27,7 @@ export async function collectSnapshot(session: Session): Promise<Snapshot> {
       indexes: buildIndexes(indexSources, tableSources.columns, tableSources.inherits),
       foreignKeys: buildForeignKeys(indexSources),
       indexesInProgress: indexesInProgress(indexSources),
+      otherRelationNames: tableSources.otherRelations,
     };
   } finally {
     await sql.raw(tagged('COMMIT')).execute(db);
@@ -57,7 +58,7 @@ export async function readSnapshot(file: string): Promise<Snapshot> {
     throw new UsageError(`snapshot ${file} has format ${format}; this perfaudit reads format ${SNAPSHOT_FORMAT} (upgrade perfaudit)`);
   }
   const snapshot = data as Snapshot;
-  for (const field of ['server', 'tables', 'indexes', 'foreignKeys'] as const) {
+  for (const field of ['server', 'tables', 'indexes', 'foreignKeys', 'indexesInProgress', 'otherRelationNames'] as const) {
     if (snapshot[field] === undefined || snapshot[field] === null) throw new UsageError(`snapshot ${file} lacks "${field}"`);
   }
   return snapshot;

@@ -11,7 +11,7 @@ export interface Lookup {
   /** Indexes attached to a partitioned index. */
   childIndexes(indexOid: number): readonly Index[];
   columnName(tableOid: number, attnum: number): string;
-  /** Relation names already taken in a schema (tables and indexes). */
+  /** Relation names already taken in a schema (tables, indexes, views, sequences, …). */
   relationNames(schema: string): ReadonlySet<string>;
   /** Leaf tables holding a table's rows: the table itself, or all leaf partitions. */
   leavesOf(table: Table): readonly Table[];
@@ -39,7 +39,7 @@ function buildLookup(snapshot: Snapshot): Lookup {
   const columns = new Map(
     snapshot.tables.flatMap((table) => table.columns.map((column) => [`${table.oid}:${column.attnum}`, column.name] as const)),
   );
-  const names = groupBy([...snapshot.tables, ...snapshot.indexes], (relation) => relation.schema);
+  const names = groupBy([...snapshot.tables, ...snapshot.indexes, ...snapshot.otherRelationNames], (relation) => relation.schema);
   const namesBySchema = new Map([...names].map(([schema, relations]) => [schema, new Set(relations.map((r) => r.name))]));
   const leavesOf = (table: Table): Table[] =>
     table.kind === 'partitioned' ? (partitions.get(table.oid) ?? []).flatMap(leavesOf) : [table];

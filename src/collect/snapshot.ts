@@ -16,6 +16,8 @@ export interface Snapshot {
   readonly foreignKeys: readonly ForeignKey[];
   /** Oids of indexes being built right now (`pg_stat_progress_create_index`). */
   readonly indexesInProgress: readonly number[];
+  /** Views, sequences, composite types and foreign tables: names a new index must avoid. */
+  readonly otherRelationNames: readonly QualifiedName[];
 }
 
 export interface Server {

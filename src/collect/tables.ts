@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { catalogQuery, isoTime, userSchema } from './catalog-query.js';
-import type { Column, Table, TableKind, TableStats } from './snapshot.js';
+import type { Column, QualifiedName, Table, TableKind, TableStats } from './snapshot.js';
 
 interface TableRow {
   oid: number;
@@ -75,20 +75,27 @@ const TABLE_STATS_SQL = `
 
 const INHERITS_SQL = `SELECT inhrelid AS child, inhparent AS parent FROM pg_inherits`;
 
+const OTHER_RELATIONS_SQL = `
+  SELECT n.nspname AS schema, c.relname AS name
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('v', 'S', 'c', 'f') AND ${userSchema('n.nspname')}`;
+
 export interface TableSources {
   readonly tables: TableRow[];
   readonly columns: ColumnRow[];
   readonly stats: TableStatsRow[];
   readonly inherits: InheritsRow[];
+  readonly otherRelations: QualifiedName[];
 }
 
-/** Tables, columns, table statistics and inheritance: four queries, joined in memory. */
+/** Tables, columns, table statistics, inheritance and other relations' names: five queries, joined in memory. */
 export async function queryTableSources(db: Kysely<unknown>): Promise<TableSources> {
   return {
     tables: await catalogQuery<TableRow>(db, TABLES_SQL),
     columns: await catalogQuery<ColumnRow>(db, COLUMNS_SQL),
     stats: await catalogQuery<TableStatsRow>(db, TABLE_STATS_SQL),
     inherits: await catalogQuery<InheritsRow>(db, INHERITS_SQL),
+    otherRelations: await catalogQuery<QualifiedName>(db, OTHER_RELATIONS_SQL),
   };
 }
 

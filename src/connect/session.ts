@@ -61,7 +61,9 @@ async function connect(settings: ConnectionSettings, options: SessionOptions): P
     `-c statement_timeout=${options.statementTimeoutMs}`,
     `-c lock_timeout=${options.lockTimeoutMs}`,
     `-c idle_in_transaction_session_timeout=${Math.max(options.statementTimeoutMs, 60_000)}`,
-    ...(options.readOnly ? ['-c default_transaction_read_only=on'] : []),
+    // Scans deparse expressions and types: with only pg_catalog on the path, every other
+    // name comes out schema-qualified, so generated SQL works under any search_path.
+    ...(options.readOnly ? ['-c default_transaction_read_only=on', '-c search_path=pg_catalog'] : []),
   ];
   const base: pg.ClientConfig = {
     host: settings.host,

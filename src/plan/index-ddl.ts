@@ -31,7 +31,11 @@ export function indexDefinition(index: Index, table: Table, lookup: Lookup, how:
 
 function renderKey(key: IndexKey, index: Index, lookup: Lookup): string {
   const column = key.expression === null ? quoteIdent(lookup.columnName(index.tableOid, key.attnum)) : `(${key.expression})`;
-  const collation = !key.collationIsDefault && key.collation ? ` COLLATE ${qualify(key.collation.schema, key.collation.name)}` : '';
+  // A column key may omit its column's own collation. An expression key always states its
+  // collation: the snapshot does not know the expression's own collation, so "default" may
+  // not be it (`(lower(c)) COLLATE "default"` on a column c COLLATE "C" would come back as "C").
+  const stateCollation = key.expression === null ? !key.collationIsDefault : true;
+  const collation = stateCollation && key.collation ? ` COLLATE ${qualify(key.collation.schema, key.collation.name)}` : '';
   const opclass = key.opclassIsDefault ? '' : ` ${qualify(key.opclass.schema, key.opclass.name)}`;
   let order = '';
   if (ORDERED_METHODS.has(index.method)) {

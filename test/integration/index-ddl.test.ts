@@ -51,6 +51,7 @@ CREATE INDEX cast_idx ON "Weird Schema"."Hostile ""Table""; --" ((a::text), (COA
 CREATE INDEX func_idx ON "Weird Schema"."Hostile ""Table""; --" (plus_one(a), "Weird Schema"."Norm"("first name"));
 CREATE INDEX expr_collate_idx ON "Weird Schema"."Hostile ""Table""; --" ((email COLLATE "C"));
 CREATE INDEX expr_c_column_idx ON "Weird Schema"."Hostile ""Table""; --" (lower(code));
+CREATE INDEX expr_default_collation_idx ON "Weird Schema"."Hostile ""Table""; --" ((lower(code)) COLLATE "default", (code || 'x') COLLATE "POSIX");
 CREATE INDEX expr_opclass_idx ON "Weird Schema"."Hostile ""Table""; --" (lower(email) text_pattern_ops DESC);
 -- partial, with quotes and backslashes in the predicate
 CREATE INDEX partial_quote_idx ON "Weird Schema"."Hostile ""Table""; --" (email) WHERE email <> 'it''s' AND "first name" LIKE 'O''%';
@@ -68,6 +69,13 @@ CREATE INDEX collate_c_idx ON "Weird Schema"."Hostile ""Table""; --" (email COLL
 CREATE INDEX collate_default_idx ON "Weird Schema"."Hostile ""Table""; --" (code COLLATE "default");
 CREATE INDEX collate_posix_idx ON "Weird Schema"."Hostile ""Table""; --" (code COLLATE "POSIX" DESC);
 CREATE INDEX collate_opclass_desc_idx ON "Weird Schema"."Hostile ""Table""; --" ("first name" COLLATE "C" text_pattern_ops DESC NULLS LAST);
+-- an operator class and a collation of our own, in the hostile schema
+CREATE FUNCTION "Weird Schema"."Rev Cmp"(int, int) RETURNS int IMMUTABLE LANGUAGE sql AS 'SELECT btint4cmp($2, $1)';
+CREATE OPERATOR CLASS "Weird Schema"."Rev ""Int"" Ops" FOR TYPE int USING btree AS
+  OPERATOR 1 >, OPERATOR 2 >=, OPERATOR 3 =, OPERATOR 4 <=, OPERATOR 5 <, FUNCTION 1 "Weird Schema"."Rev Cmp"(int, int);
+CREATE COLLATION "Weird Schema"."My ""Coll""" FROM "C";
+CREATE INDEX own_opclass_idx ON "Weird Schema"."Hostile ""Table""; --" (a "Weird Schema"."Rev ""Int"" Ops" DESC, b);
+CREATE INDEX own_collation_idx ON "Weird Schema"."Hostile ""Table""; --" (email COLLATE "Weird Schema"."My ""Coll""", (lower(body) COLLATE "Weird Schema"."My ""Coll"""));
 -- other access methods
 CREATE INDEX hash_idx ON "Weird Schema"."Hostile ""Table""; --" USING hash (email);
 CREATE INDEX hash_ff_idx ON "Weird Schema"."Hostile ""Table""; --" USING hash ("Email") WITH (fillfactor=60);
@@ -175,7 +183,9 @@ describe('indexDefinition', () => {
         const sql = indexDefinition(index, tableOf(snapshot, index), lookup(snapshot), { concurrently });
         const statements = await parseStatements(sql);
         expect(statements.map((statement) => statement.kind), sql).toEqual(['IndexStmt']);
-        expect(statements[0]?.node).toMatchObject({ idxname: index.name, concurrent: concurrently || undefined, if_not_exists: true });
+        const node = statements[0]?.node ?? {};
+        expect(node).toMatchObject({ idxname: index.name, if_not_exists: true });
+        expect(Boolean(node.concurrent)).toBe(concurrently);
       }
     }
   });
@@ -185,10 +195,10 @@ describe('indexDefinition', () => {
     const expected: Record<string, string> = {};
     const copies = new Map<string, string>();
     for (const [i, index] of indexes.entries()) {
-      // Children of a partitioned index get a copy with the parent's copy; building them again would not add anything.
       const copy = `${truncateBytes(index.name, 50)}_copy${i}`;
       copies.set(copy, index.name);
       const sql = indexDefinition(index, tableOf(snapshot, index), catalog, { concurrently: false, name: copy });
+      if (process.env.SHOW_DDL) console.log(sql);
       try {
         await db.run(sql);
       } catch (error) {
@@ -212,7 +222,9 @@ describe('indexDefinition', () => {
     expect(after.get('partial quote "concurrent"')).toBe(renamed(original.get('partial_quote_idx') ?? '?', 'partial_quote_idx', 'partial quote "concurrent"'));
   });
 
-  it.todo('reproduces operator-class options such as int4_minmax_multi_ops(values_per_range=16) (not collected yet)');
+  // The snapshot lacks pg_attribute.attoptions of index columns: `gist (d tsvector_ops(siglen=100))`
+  // renders as `gist (d)`, a different index. Needs collect/indexes.ts to read them.
+  it.todo('reproduces operator-class options such as tsvector_ops(siglen=100) and int4_minmax_multi_ops(values_per_range=16)');
 });
 
 describe('dropIndexAction', () => {
