@@ -32,6 +32,11 @@ export interface Action {
   readonly lock: string | null;
   /** The statement that undoes this one, where there is one. */
   readonly undo?: string | undefined;
+  /**
+   * The index this step relies on staying (the kept twin of a duplicate, the index
+   * that covers a redundant one). A plan that also drops that index leaves this step out.
+   */
+  readonly dependsOn?: { readonly schema: string; readonly name: string } | undefined;
 }
 
 export type Evidence = Readonly<Record<string, number | string | boolean | null>>;

@@ -24,6 +24,10 @@ export async function demoCommand(options: { format: ScanFormat; color: boolean 
       await client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
       await client.query('SELECT pg_stat_statements_reset()');
       await runWorkload(client, join(DEMO_DIR, 'workload.sql'));
+      await client.query(await readFile(join(DEMO_DIR, 'failed-migration.sql'), 'utf8')).then(
+        () => Promise.reject(new Error('the demo migration meant to fail succeeded')),
+        () => undefined,
+      );
       await client.query('ANALYZE');
     });
     spinner.done();

@@ -53,11 +53,13 @@ function renderOption(option: string): string {
 
 /**
  * The drop of an index: concurrent (no lock that blocks writes) where PostgreSQL allows
- * it, which excludes partitioned indexes.
+ * it, which excludes partitioned indexes. `keeping` names the index that makes the drop
+ * safe (its duplicate, its covering index), so a plan never drops both.
  */
-export function dropIndexAction(index: Index, table: Table, lookup: Lookup): Action {
+export function dropIndexAction(index: Index, table: Table, lookup: Lookup, keeping?: Index): Action {
   const partitioned = table.kind === 'partitioned';
   return {
+    ...(keeping ? { dependsOn: { schema: keeping.schema, name: keeping.name } } : {}),
     kind: 'drop-index',
     sql: `DROP INDEX ${partitioned ? '' : 'CONCURRENTLY '}IF EXISTS ${qualify(index.schema, index.name)};`,
     transactional: partitioned,

@@ -6,27 +6,81 @@ export interface PlanStep {
   readonly findings: readonly Finding[];
 }
 
+/** A step left out because every reason for it relies on an index the plan drops. */
+export interface HeldStep extends PlanStep {
+  readonly reason: string;
+}
+
+export interface Plan {
+  readonly steps: readonly PlanStep[];
+  readonly held: readonly HeldStep[];
+}
+
 // Drops first (an invalid or duplicate index goes before anything is built), then
 // builds, then table changes, then maintenance; manual steps last, as advice.
 const ORDER: Readonly<Record<ActionKind, number>> = {
   'drop-index': 0, 'create-index': 1, reindex: 2, 'alter-table': 3, vacuum: 4, analyze: 5, manual: 6,
 };
 
+interface Draft {
+  readonly action: Action;
+  readonly reasons: Array<{ finding: Finding; action: Action }>;
+  readonly position: number;
+}
+
 /**
  * The actions of all findings as one ordered, deduplicated plan: the same statement
  * proposed by several findings appears once, listing them all. Within a kind, steps
  * keep the order the findings gave them (a partitioned build's parent, partitions, attaches).
+ *
+ * Rules judge the snapshot one at a time, so two of them can each drop one index of a
+ * pair (redundant-index drops A because B covers it, unused-index drops B). A drop whose
+ * every reason relies on an index the plan also drops is held back, never run.
  */
-export function buildPlan(findings: readonly Finding[]): PlanStep[] {
-  const steps = new Map<string, { action: Action; findings: Finding[]; position: number }>();
+export function buildPlan(findings: readonly Finding[]): Plan {
+  const drafts = new Map<string, Draft>();
   for (const finding of findings) {
     for (const action of finding.actions) {
-      const step = steps.get(action.sql);
-      if (step) step.findings.push(finding);
-      else steps.set(action.sql, { action, findings: [finding], position: steps.size });
+      const draft = drafts.get(action.sql) ?? { action, reasons: [], position: drafts.size };
+      draft.reasons.push({ finding, action });
+      drafts.set(action.sql, draft);
     }
   }
-  return [...steps.values()]
-    .sort((a, b) => ORDER[a.action.kind] - ORDER[b.action.kind] || a.position - b.position)
-    .map(({ action, findings: fixed }) => ({ action, findings: fixed }));
+  const { kept, held } = holdBackUnsafeDrops([...drafts.values()]);
+  const order = (a: Draft, b: Draft) => ORDER[a.action.kind] - ORDER[b.action.kind] || a.position - b.position;
+  return {
+    steps: kept.sort(order).map((draft) => ({ action: draft.action, findings: draft.reasons.map((r) => r.finding) })),
+    held,
+  };
+}
+
+function holdBackUnsafeDrops(drafts: Draft[]): { kept: Draft[]; held: HeldStep[] } {
+  const held: HeldStep[] = [];
+  let kept = drafts;
+  for (;;) {
+    const dropped = new Set(kept.flatMap((draft) => droppedIndex(draft) ?? []));
+    const unsafe = kept.filter((draft) => draft.reasons.every(({ action }) =>
+      action.dependsOn !== undefined && dropped.has(key(action.dependsOn.schema, action.dependsOn.name))));
+    if (unsafe.length === 0) return { kept, held };
+    for (const draft of unsafe) {
+      const relied = draft.reasons.map(({ action }) => `${action.dependsOn?.schema}.${action.dependsOn?.name}`);
+      held.push({
+        action: draft.action,
+        findings: draft.reasons.map((r) => r.finding),
+        reason: `it relies on ${[...new Set(relied)].join(', ')}, which this plan drops too`,
+      });
+    }
+    kept = kept.filter((draft) => !unsafe.includes(draft));
+  }
+}
+
+// A drop-index action drops its finding's target index.
+function droppedIndex(draft: Draft): string | undefined {
+  const target = draft.reasons[0]?.finding.target;
+  if (draft.action.kind !== 'drop-index' || target?.kind !== 'index' || !target.schema || !target.name) return undefined;
+  return key(target.schema, target.name);
+}
+
+function key(schema: string, name: string): string {
+  return JSON.stringify([schema, name]);
 }

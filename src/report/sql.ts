@@ -14,7 +14,8 @@ export function renderSql(report: Report): string {
     "SET lock_timeout = '5s';",
     'SET statement_timeout = 0;',
   ];
-  for (const step of buildPlan(report.findings)) {
+  const plan = buildPlan(report.findings);
+  for (const step of plan.steps) {
     const { action } = step;
     lines.push('');
     for (const finding of step.findings) lines.push(`-- ${finding.severity} ${finding.rule}: ${oneLine(finding.message)}`);
@@ -26,6 +27,7 @@ export function renderSql(report: Report): string {
     lines.push(`-- ${locking}; ${action.transactional ? 'transactional' : 'not transactional'}`);
     lines.push(action.sql);
   }
+  for (const step of plan.held) lines.push('', `-- held back: ${oneLine(step.action.sql)} (${oneLine(step.reason)})`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -162,7 +162,7 @@ describe('hostile identifiers', () => {
   });
 
   it('applies the plan in order, after which no foreign key is unindexed and no row has changed', async () => {
-    const plan = buildPlan(analysis.findings).filter((step) => step.action.kind !== 'manual');
+    const plan = buildPlan(analysis.findings).steps.filter((step) => step.action.kind !== 'manual');
     expect(plan.length).toBeGreaterThan(12);
     const createdNames: string[] = [];
     for (const { action } of plan) {
