@@ -59,10 +59,17 @@ export function checkSelection(rules: readonly RuleDefinition[], selection: Sele
   }
 }
 
+// Extensions that work only when loaded at server start.
+const PRELOADED = new Set(['pg_stat_statements']);
+
 function missingRequirement(snapshot: Snapshot, rule: RuleDefinition): string | null {
-  const missing = rule.requires.filter((name) => !snapshot.server.extensions.some((extension) => extension.name === name));
-  if (missing.length === 0) return null;
-  return `${missing.join(', ')} is not installed in database ${snapshot.server.database} (CREATE EXTENSION ${missing[0]};)`;
+  const name = rule.requires.find((required) => !snapshot.server.extensions.some((extension) => extension.name === required));
+  if (name === undefined) return null;
+  const loaded = (snapshot.server.settings.shared_preload_libraries ?? '').split(',').map((lib) => lib.trim());
+  const preload = PRELOADED.has(name) && !loaded.includes(name)
+    ? `add ${name} to shared_preload_libraries in postgresql.conf, restart the server, then run `
+    : 'run ';
+  return `${name} is not installed in database ${snapshot.server.database}: ${preload}CREATE EXTENSION ${name};`;
 }
 
 function toFinding(rule: RuleDefinition, draft: FindingDraft, override: Severity | undefined): Finding {

@@ -6,6 +6,8 @@ import { buildForeignKeys, buildIndexes, indexesInProgress, queryIndexSources } 
 import { collectServer } from './server.js';
 import { SNAPSHOT_FORMAT, type Snapshot } from './snapshot.js';
 import { buildTables, queryTableSources } from './tables.js';
+import { buildColumnStats, queryColumnStats } from './column-stats.js';
+import { collectWorkload } from './workload.js';
 
 /**
  * Reads the whole snapshot inside one REPEATABLE READ, READ ONLY transaction, with a
@@ -19,15 +21,20 @@ export async function collectSnapshot(session: Session): Promise<Snapshot> {
     const server = await collectServer(db);
     const tableSources = await queryTableSources(db);
     const indexSources = await queryIndexSources(db, server.versionNum);
+    const columnStats = await queryColumnStats(db);
+    const workload = await collectWorkload(db, server);
+    const tables = buildTables(tableSources);
     return {
       format: SNAPSHOT_FORMAT,
       collectedAt: new Date().toISOString(),
       server,
-      tables: buildTables(tableSources),
+      tables,
       indexes: buildIndexes(indexSources, tableSources.columns, tableSources.inherits),
       foreignKeys: buildForeignKeys(indexSources),
       indexesInProgress: indexesInProgress(indexSources),
       otherRelationNames: tableSources.otherRelations,
+      columnStats: buildColumnStats(columnStats, tables),
+      workload,
     };
   } finally {
     await sql.raw(tagged('COMMIT')).execute(db);
@@ -58,7 +65,7 @@ export async function readSnapshot(file: string): Promise<Snapshot> {
     throw new UsageError(`snapshot ${file} has format ${format}; this perfaudit reads format ${SNAPSHOT_FORMAT} (upgrade perfaudit)`);
   }
   const snapshot = data as Snapshot;
-  for (const field of ['server', 'tables', 'indexes', 'foreignKeys', 'indexesInProgress', 'otherRelationNames'] as const) {
+  for (const field of ['server', 'tables', 'indexes', 'foreignKeys', 'indexesInProgress', 'otherRelationNames', 'columnStats', 'workload'] as const) {
     if (snapshot[field] === undefined || snapshot[field] === null) throw new UsageError(`snapshot ${file} lacks "${field}"`);
   }
   return snapshot;

@@ -10,6 +10,8 @@ interface ServerRow {
   in_recovery: boolean;
   started_at: Date;
   stats_reset: Date | null;
+  blks_hit: number;
+  blks_read: number;
 }
 
 interface SettingRow {
@@ -27,7 +29,8 @@ export async function collectServer(db: Kysely<unknown>): Promise<Server> {
              current_setting('server_version_num')::int AS version_num,
              current_database() AS database, current_user AS current_user,
              pg_is_in_recovery() AS in_recovery, pg_postmaster_start_time() AS started_at,
-             (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()) AS stats_reset`);
+             d.stats_reset, d.blks_hit::float8 AS blks_hit, d.blks_read::float8 AS blks_read
+      FROM pg_stat_database d WHERE d.datname = current_database()`);
   const settingRows = await catalogQuery<SettingRow>(db, `SELECT name, setting FROM pg_settings`);
   const extensions = await catalogQuery<Extension>(db, `
       SELECT e.extname AS name, e.extversion AS version, n.nspname AS schema
@@ -48,5 +51,6 @@ export async function collectServer(db: Kysely<unknown>): Promise<Server> {
     settings,
     extensions,
     blockSize: Number(settings.block_size ?? 8192),
+    databaseBlocks: { hit: row.blks_hit, read: row.blks_read },
   };
 }

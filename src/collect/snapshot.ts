@@ -18,6 +18,53 @@ export interface Snapshot {
   readonly indexesInProgress: readonly number[];
   /** Views, sequences, composite types and foreign tables: names a new index must avoid. */
   readonly otherRelationNames: readonly QualifiedName[];
+  /** Planner statistics per column (`pg_stats`), for selectivity estimates. */
+  readonly columnStats: readonly ColumnStats[];
+  readonly workload: Workload;
+}
+
+/** `pg_stats` for one column. Values are kept only for boolean columns (data never leaves otherwise). */
+export interface ColumnStats {
+  readonly tableOid: number;
+  readonly attnum: number;
+  readonly nullFrac: number;
+  /** Distinct values: positive is a count, negative a fraction of the rows (-1: unique). */
+  readonly nDistinct: number;
+  readonly correlation: number | null;
+  readonly mostCommonFreqs: readonly number[];
+  /** Most common values, for boolean columns only ('t' / 'f'). */
+  readonly mostCommonValues: readonly string[] | null;
+}
+
+/** What pg_stat_statements says about this database's statements. */
+export interface Workload {
+  /** Why statements could not be read (not loaded, no privilege); null when they were. */
+  readonly unavailable: string | null;
+  readonly statements: readonly Statement[];
+  /** Other roles' statements whose text this role may not see (it lacks pg_read_all_stats). */
+  readonly hiddenStatements: number;
+  /** Entries evicted since the last reset (`pg_stat_statements_info.dealloc`, PG14+). */
+  readonly deallocations: number | null;
+  readonly statsResetAt: string | null;
+  /** With `--sample`: the window in seconds, and every counter is the change over it. */
+  readonly sampleSeconds: number | null;
+}
+
+/** One `pg_stat_statements` entry; times in milliseconds. */
+export interface Statement {
+  readonly queryId: string;
+  readonly userId: number;
+  readonly topLevel: boolean;
+  /** Normalized by pg_stat_statements, then stripped of string literals and comments. */
+  readonly query: string;
+  readonly calls: number;
+  readonly totalTimeMs: number;
+  readonly meanTimeMs: number;
+  readonly rows: number;
+  readonly sharedBlocksHit: number;
+  readonly sharedBlocksRead: number;
+  readonly tempBlocksWritten: number;
+  readonly blockReadTimeMs: number;
 }
 
 export interface Server {
@@ -35,6 +82,8 @@ export interface Server {
   readonly settings: Readonly<Record<string, string>>;
   readonly extensions: readonly Extension[];
   readonly blockSize: number;
+  /** This database's shared-buffer hits and reads (`pg_stat_database`). */
+  readonly databaseBlocks: { readonly hit: number; readonly read: number };
 }
 
 export interface Extension {
@@ -58,8 +107,17 @@ export interface Table {
   readonly reloptions: readonly string[];
   readonly columns: readonly Column[];
   readonly stats: TableStats | null;
+  /** `pg_statio_all_tables`: blocks found in shared buffers (hit) or read from outside. */
+  readonly io: TableIo | null;
   readonly frozenXidAge: number | null;
   readonly minMultiXactAge: number | null;
+}
+
+export interface TableIo {
+  readonly heapRead: number;
+  readonly heapHit: number;
+  readonly indexRead: number;
+  readonly indexHit: number;
 }
 
 export interface Column {

@@ -42,6 +42,14 @@ interface TableStatsRow {
   last_autoanalyze: Date | null;
 }
 
+interface TableIoRow {
+  relid: number;
+  heap_blks_read: number;
+  heap_blks_hit: number;
+  idx_blks_read: number | null;
+  idx_blks_hit: number | null;
+}
+
 export interface InheritsRow {
   child: number;
   parent: number;
@@ -73,6 +81,10 @@ const TABLE_STATS_SQL = `
          last_vacuum, last_autovacuum, last_analyze, last_autoanalyze
   FROM pg_stat_all_tables WHERE ${userSchema('schemaname')}`;
 
+const TABLE_IO_SQL = `
+  SELECT relid, heap_blks_read::float8, heap_blks_hit::float8, idx_blks_read::float8, idx_blks_hit::float8
+  FROM pg_statio_all_tables WHERE ${userSchema('schemaname')}`;
+
 const INHERITS_SQL = `SELECT inhrelid AS child, inhparent AS parent FROM pg_inherits`;
 
 const OTHER_RELATIONS_SQL = `
@@ -84,16 +96,18 @@ export interface TableSources {
   readonly tables: TableRow[];
   readonly columns: ColumnRow[];
   readonly stats: TableStatsRow[];
+  readonly io: TableIoRow[];
   readonly inherits: InheritsRow[];
   readonly otherRelations: QualifiedName[];
 }
 
-/** Tables, columns, table statistics, inheritance and other relations' names: five queries, joined in memory. */
+/** Tables, columns, table statistics and I/O, inheritance and other relations' names: six queries, joined in memory. */
 export async function queryTableSources(db: Kysely<unknown>): Promise<TableSources> {
   return {
     tables: await catalogQuery<TableRow>(db, TABLES_SQL),
     columns: await catalogQuery<ColumnRow>(db, COLUMNS_SQL),
     stats: await catalogQuery<TableStatsRow>(db, TABLE_STATS_SQL),
+    io: await catalogQuery<TableIoRow>(db, TABLE_IO_SQL),
     inherits: await catalogQuery<InheritsRow>(db, INHERITS_SQL),
     otherRelations: await catalogQuery<QualifiedName>(db, OTHER_RELATIONS_SQL),
   };
@@ -102,9 +116,11 @@ export async function queryTableSources(db: Kysely<unknown>): Promise<TableSourc
 export function buildTables(sources: TableSources): Table[] {
   const columnsByTable = groupBy(sources.columns, (column) => column.attrelid);
   const statsByTable = new Map(sources.stats.map((row) => [row.relid, row]));
+  const ioByTable = new Map(sources.io.map((row) => [row.relid, row]));
   const parentOf = new Map(sources.inherits.map((row) => [row.child, row.parent]));
   return sources.tables.map((row) => {
     const stats = statsByTable.get(row.oid);
+    const io = ioByTable.get(row.oid);
     return {
       oid: row.oid,
       schema: row.schema,
@@ -116,6 +132,7 @@ export function buildTables(sources: TableSources): Table[] {
       reloptions: row.reloptions,
       columns: (columnsByTable.get(row.oid) ?? []).map(toColumn),
       stats: stats ? toTableStats(stats) : null,
+      io: io ? { heapRead: io.heap_blks_read, heapHit: io.heap_blks_hit, indexRead: io.idx_blks_read ?? 0, indexHit: io.idx_blks_hit ?? 0 } : null,
       frozenXidAge: row.frozen_xid_age,
       minMultiXactAge: row.min_mxid_age,
     };

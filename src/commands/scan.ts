@@ -1,6 +1,7 @@
 import { analyze, checkSelection, SEVERITY_RANK } from '../analyze/engine.js';
 import { loadRules } from '../analyze/registry.js';
 import { readSnapshot } from '../collect/collect.js';
+import { parseDuration } from '../collect/sample.js';
 import { loadConfig, type FailOn } from '../config/load.js';
 import { UsageError } from '../errors.js';
 import { renderJson } from '../report/json.js';
@@ -24,6 +25,8 @@ export interface ScanOptions {
   readonly schema?: string[];
   readonly failOn?: FailOn;
   readonly snapshot?: string;
+  /** `--sample 60s`: analyse the change over this window instead of the totals. */
+  readonly sample?: string;
   readonly color: boolean;
 }
 
@@ -33,8 +36,10 @@ export async function scanCommand(options: ScanOptions): Promise<number> {
   const config = loadConfig(options.config, rules);
   const selection = { only: idList(options.rules), exclude: idList(options.excludeRules), schemas: options.schema };
   checkSelection(rules, selection);
+  const sampleMs = options.sample === undefined ? undefined : parseDuration(options.sample);
+  if (sampleMs !== undefined && options.snapshot) throw new UsageError('--sample needs a live database, not --snapshot');
   const startedAt = new Date();
-  const snapshot = options.snapshot ? await readSnapshot(options.snapshot) : (await collectFromDatabase(options.dbname)).snapshot;
+  const snapshot = options.snapshot ? await readSnapshot(options.snapshot) : (await collectFromDatabase(options.dbname, sampleMs)).snapshot;
   const analysis = analyze(snapshot, rules, config, selection);
   const report = buildReport(snapshot, analysis, { startedAt, durationMs: Date.now() - startedAt.getTime() });
   await emit(render(report, options), options.output);

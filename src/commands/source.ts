@@ -1,4 +1,5 @@
 import { collectSnapshot } from '../collect/collect.js';
+import { sampleDifference } from '../collect/sample.js';
 import type { Snapshot } from '../collect/snapshot.js';
 import { resolveConnection } from '../connect/options.js';
 import { openSession, SCAN_SESSION } from '../connect/session.js';
@@ -11,16 +12,22 @@ export interface Collected {
   readonly statements: number;
 }
 
-/** Connects read-only, collects one snapshot and disconnects. */
-export async function collectFromDatabase(dbname: string | undefined): Promise<Collected> {
+/**
+ * Connects read-only, collects one snapshot and disconnects. With `sampleMs`, collects
+ * twice that far apart and keeps the difference (see sampleDifference).
+ */
+export async function collectFromDatabase(dbname: string | undefined, sampleMs?: number): Promise<Collected> {
   const settings = resolveConnection(dbname);
   const spinner = progress(`connecting to ${settings.host}:${settings.port}/${settings.database}`);
   try {
     const session = await openSession(settings, SCAN_SESSION);
     try {
       spinner.update('collecting catalog and statistics');
-      const snapshot = await collectSnapshot(session);
-      return { snapshot, statements: session.statementCount() };
+      const first = await collectSnapshot(session);
+      if (sampleMs === undefined) return { snapshot: first, statements: session.statementCount() };
+      await countdown(sampleMs, (left) => spinner.update(`sampling the workload: ${Math.ceil(left / 1000)} s left`));
+      const second = await collectSnapshot(session);
+      return { snapshot: sampleDifference(first, second), statements: session.statementCount() };
     } catch (error) {
       throw collectError(error, settings.password);
     } finally {
@@ -28,6 +35,14 @@ export async function collectFromDatabase(dbname: string | undefined): Promise<C
     }
   } finally {
     spinner.done();
+  }
+}
+
+async function countdown(ms: number, tick: (left: number) => void): Promise<void> {
+  const end = Date.now() + ms;
+  for (let left = ms; left > 0; left = end - Date.now()) {
+    tick(left);
+    await new Promise((resolve) => setTimeout(resolve, Math.min(left, 1000)));
   }
 }
 

@@ -7,9 +7,11 @@ export interface ParsedStatement {
   readonly kind: string;
   /** The statement's node (libpg-query JSON). */
   readonly node: Record<string, unknown>;
-  /** Its source text, with the comments that precede it. */
+  /** Its source text. */
   readonly text: string;
-  /** 1-based line where its text starts, comments included. */
+  /** The comments between the previous statement and this one (e.g. suppression markers). */
+  readonly preamble: string;
+  /** 1-based line where the statement starts. */
   readonly line: number;
 }
 
@@ -31,17 +33,22 @@ export async function parseStatements(sql: string, source = 'SQL'): Promise<Pars
   } catch (error) {
     throw new UsageError(`${source}: ${(error as Error).message}`);
   }
-  // Locations are byte offsets into the UTF-8 text.
+  // Locations are byte offsets into the UTF-8 text; a location skips leading comments.
   const bytes = Buffer.from(sql);
+  let previousEnd = 0;
   return (tree.stmts ?? []).map((raw) => {
     const start = raw.stmt_location ?? 0;
     const end = raw.stmt_len ? start + raw.stmt_len : bytes.length;
+    const slice = bytes.subarray(start, end).toString();
+    const preamble = bytes.subarray(previousEnd, start).toString().replace(/^\s*;/, '');
+    previousEnd = end;
     const [kind = 'Unknown', node = {}] = Object.entries(raw.stmt)[0] ?? [];
     return {
       kind,
       node,
-      text: bytes.subarray(start, end).toString().trim(),
-      line: bytes.subarray(0, start).toString().split('\n').length + leadingNewlines(bytes.subarray(start, end).toString()),
+      text: slice.trim(),
+      preamble: preamble.trim(),
+      line: bytes.subarray(0, start).toString().split('\n').length + leadingNewlines(slice),
     };
   });
 }

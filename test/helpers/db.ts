@@ -63,7 +63,7 @@ async function runStatements(url: string, sql: string): Promise<void> {
       try {
         await client.query(statement.text);
       } catch (error) {
-        if (!/--\s*expect-error/.test(statement.text)) throw new Error(`line ${statement.line}: ${(error as Error).message}\n${statement.text}`);
+        if (!/--\s*expect-error/.test(statement.preamble)) throw new Error(`line ${statement.line}: ${(error as Error).message}\n${statement.text}`);
       }
     }
   } finally {

@@ -5,9 +5,10 @@ import { EMPTY_CONFIG, parseConfig } from '../../src/config/load.js';
 import { defineRule, target } from '../../src/rule.js';
 
 const snapshot = {
-  format: 1, collectedAt: '2026-01-01T00:00:00Z', tables: [], indexes: [], foreignKeys: [], indexesInProgress: [], otherRelationNames: [],
+  format: 1, collectedAt: '2026-01-01T00:00:00Z', tables: [], indexes: [], foreignKeys: [], indexesInProgress: [], otherRelationNames: [], columnStats: [],
+  workload: { unavailable: null, statements: [], hiddenStatements: 0, deallocations: null, statsResetAt: null, sampleSeconds: null },
   server: { version: '18.4', versionNum: 180004, database: 'app', currentUser: 'u', inRecovery: false, statsResetAt: null,
-    startedAt: '2026-01-01T00:00:00Z', settings: {}, extensions: [], blockSize: 8192 },
+    startedAt: '2026-01-01T00:00:00Z', settings: {}, extensions: [], blockSize: 8192, databaseBlocks: { hit: 0, read: 0 } },
 } satisfies Snapshot;
 
 const everyTable = defineRule({
@@ -26,7 +27,7 @@ const rules = [everyTable, needsExtension];
 describe('analyze', () => {
   it('skips rules whose extension is missing, saying how to enable it', () => {
     expect(analyze(snapshot, rules, EMPTY_CONFIG).skipped).toEqual([
-      { rule: 'slow-query', reason: 'pg_stat_statements is not installed in database app (CREATE EXTENSION pg_stat_statements;)' },
+      { rule: 'slow-query', reason: 'pg_stat_statements is not installed in database app: add pg_stat_statements to shared_preload_libraries in postgresql.conf, restart the server, then run CREATE EXTENSION pg_stat_statements;' },
     ]);
   });
 
