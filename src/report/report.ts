@@ -9,6 +9,13 @@ export interface Report {
   readonly startedAt: string;
   readonly durationMs: number;
   readonly summary: Readonly<Record<Severity, number>>;
+  /** What the workload rules saw: pg_stat_statements entries read, hidden ones, the --sample window. */
+  readonly workload: {
+    readonly statements: number;
+    readonly hiddenStatements: number;
+    readonly sampleSeconds: number | null;
+    readonly unavailable: string | null;
+  };
   readonly findings: readonly Finding[];
   readonly skipped: readonly Skipped[];
 }
@@ -29,6 +36,12 @@ export function buildReport(snapshot: Snapshot, analysis: Analysis, timing: { st
     startedAt: timing.startedAt.toISOString(),
     durationMs: timing.durationMs,
     summary,
+    workload: {
+      statements: snapshot.workload.statements.length,
+      hiddenStatements: snapshot.workload.hiddenStatements,
+      sampleSeconds: snapshot.workload.sampleSeconds,
+      unavailable: snapshot.workload.unavailable,
+    },
     findings: analysis.findings,
     skipped: analysis.skipped,
   };

@@ -12,6 +12,7 @@ export function renderText(report: Report, options: { color: boolean }): string 
   const out: string[] = [
     c.bold(`perfaudit ${report.tool.version} · database ${report.database.name} · PostgreSQL ${report.database.serverVersion}`),
     c.dim(`statistics since ${report.database.statsResetAt ?? 'server start (never reset)'} · scanned in ${report.durationMs} ms`),
+    c.dim(workloadLine(report.workload)),
   ];
   for (const severity of SEVERITIES) {
     const findings = report.findings.filter((finding) => finding.severity === severity);
@@ -40,6 +41,14 @@ function renderFinding(finding: Finding, c: ChalkInstance, paint: ChalkInstance)
     if (action.undo) lines.push(`  ${c.dim('undo:')}`, indent(c.dim(action.undo), '    '));
   }
   return lines;
+}
+
+function workloadLine(workload: Report['workload']): string {
+  if (workload.unavailable) return `workload: not analysed (${workload.unavailable})`;
+  const window = workload.sampleSeconds === null ? 'since the last reset' : `over a ${Math.round(workload.sampleSeconds)} s sample`;
+  const hidden = workload.hiddenStatements
+    ? ` · ${workload.hiddenStatements} statements of other roles hidden (GRANT pg_read_all_stats to see them)` : '';
+  return `workload: ${workload.statements} statements from pg_stat_statements ${window}${hidden}`;
 }
 
 function summaryTable(report: Report): string {
