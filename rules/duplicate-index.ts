@@ -49,8 +49,8 @@ that undoes it). An index on a partitioned table cannot be dropped concurrently:
 DROP takes an ACCESS EXCLUSIVE lock on the whole tree, briefly.
 
 ## Limits
-Not known to the snapshot, so not protected: an index named in
-\`REPLICA IDENTITY USING INDEX\` or \`CLUSTER\`, one named in query hints, and a
+The REPLICA IDENTITY index and the CLUSTER index are always kept. Not known to the
+snapshot, so not protected: an index named in query hints, and a
 non-deferrable unique index kept beside an identical DEFERRABLE constraint so that
 \`ON CONFLICT\` has an arbiter — check those before dropping. Semantically equal indexes
 that are spelled differently are not matched: an index scanned backwards

@@ -45,9 +45,9 @@ DROP takes an ACCESS EXCLUSIVE lock on the whole tree, briefly.
 ## Limits
 When the long index is much wider (a long text key after the shared prefix) it costs
 more to read for the lookups the short one served: compare \`indexBytes\` with
-\`coveredByBytes\` in the evidence before dropping a small, hot index. Not known to the
-snapshot, so not protected: an index named in \`REPLICA IDENTITY USING INDEX\` or
-\`CLUSTER\`, or in query hints. A prefix usable only by a backward scan (\`(a DESC)\`
+\`coveredByBytes\` in the evidence before dropping a small, hot index. The REPLICA
+IDENTITY and CLUSTER indexes are always kept; an index named in query hints is not
+known to the snapshot, so not protected. A prefix usable only by a backward scan (\`(a DESC)\`
 against \`(a, b)\`) and an index whose keys equal another's but with fewer INCLUDE
 columns are not reported.
 `,

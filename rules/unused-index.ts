@@ -88,7 +88,8 @@ An unscanned expression index may still feed the planner's statistics for that e
 });
 
 function isCandidate(index: Index): boolean {
-  return index.valid && index.ready && index.live && !index.unique && index.constraint === null && index.parentIndexOid === null;
+  return index.valid && index.ready && index.live && !index.unique && index.constraint === null && index.parentIndexOid === null
+    && !index.replicaIdentity && !index.clustered;
 }
 
 /** Statistics age at snapshot time: since the last reset, or the server start if never reset. */

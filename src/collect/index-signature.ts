@@ -24,7 +24,9 @@ export function compareIndexes(snapshot: Snapshot): IndexComparison {
   const catalog = lookup(snapshot);
   const referenced = new Set(snapshot.foreignKeys.map((fk) => fk.referencedIndexOid));
   const building = new Set(snapshot.indexesInProgress);
-  const mustKeep = (index: Index) => index.constraint !== null || referenced.has(index.oid) || index.parentIndexOid !== null;
+  // Dropping a replica identity index silently stops logical replication of UPDATE and DELETE.
+  const mustKeep = (index: Index) => index.constraint !== null || referenced.has(index.oid) || index.parentIndexOid !== null
+    || index.replicaIdentity || index.clustered;
   // A partitioned index has no storage and no scan counter of its own: its partitions' indexes do.
   const children = (index: Index) => catalog.childIndexes(index.oid);
   const isPartitioned = (index: Index) => catalog.table(index.tableOid)?.kind === 'partitioned';

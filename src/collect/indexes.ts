@@ -15,6 +15,8 @@ interface IndexRow {
   is_ready: boolean;
   is_live: boolean;
   nulls_not_distinct: boolean;
+  replica_identity: boolean;
+  clustered: boolean;
   key_count: number;
   indkey: number[];
   indclass: number[];
@@ -62,6 +64,7 @@ function indexesSql(versionNum: number): string {
   SELECT i.indexrelid AS oid, n.nspname AS schema, c.relname AS name, i.indrelid AS table_oid, am.amname AS method,
          i.indisunique AS is_unique, i.indisprimary AS is_primary, i.indisvalid AS is_valid,
          i.indisready AS is_ready, i.indislive AS is_live, ${nullsNotDistinct} AS nulls_not_distinct,
+         i.indisreplident AS replica_identity, i.indisclustered AS clustered,
          i.indnkeyatts AS key_count, i.indkey::int2[] AS indkey, i.indclass::oid[] AS indclass,
          i.indcollation::oid[] AS indcollation, i.indoption::int2[] AS indoption,
          CASE WHEN i.indexprs IS NOT NULL
@@ -163,6 +166,8 @@ export function buildIndexes(sources: IndexSources, columns: readonly ColumnRow[
       unique: row.is_unique,
       primary: row.is_primary,
       nullsNotDistinct: row.nulls_not_distinct,
+      replicaIdentity: row.replica_identity,
+      clustered: row.clustered,
       valid: row.is_valid,
       ready: row.is_ready,
       live: row.is_live,

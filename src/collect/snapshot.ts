@@ -157,6 +157,10 @@ export interface Index {
   readonly unique: boolean;
   readonly primary: boolean;
   readonly nullsNotDistinct: boolean;
+  /** The table's REPLICA IDENTITY index: logical replication identifies rows by it. */
+  readonly replicaIdentity: boolean;
+  /** The index the table was last CLUSTERed on. */
+  readonly clustered: boolean;
   readonly valid: boolean;
   readonly ready: boolean;
   readonly live: boolean;
