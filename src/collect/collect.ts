@@ -7,6 +7,7 @@ import { collectServer } from './server.js';
 import { SNAPSHOT_FORMAT, type Snapshot } from './snapshot.js';
 import { buildTables, queryTableSources } from './tables.js';
 import { buildColumnStats, queryColumnStats } from './column-stats.js';
+import { collectSequences } from './sequences.js';
 import { collectWorkload } from './workload.js';
 
 /**
@@ -21,6 +22,7 @@ export async function collectSnapshot(session: Session): Promise<Snapshot> {
     const server = await collectServer(db);
     const tableSources = await queryTableSources(db);
     const indexSources = await queryIndexSources(db, server.versionNum);
+    const sequences = await collectSequences(db);
     const columnStats = await queryColumnStats(db);
     const workload = await collectWorkload(db, server);
     const tables = buildTables(tableSources);
@@ -33,6 +35,7 @@ export async function collectSnapshot(session: Session): Promise<Snapshot> {
       foreignKeys: buildForeignKeys(indexSources),
       indexesInProgress: indexesInProgress(indexSources),
       otherRelationNames: tableSources.otherRelations,
+      sequences,
       columnStats: buildColumnStats(columnStats, tables),
       workload,
     };
@@ -65,7 +68,7 @@ export async function readSnapshot(file: string): Promise<Snapshot> {
     throw new UsageError(`snapshot ${file} has format ${format}; this perfaudit reads format ${SNAPSHOT_FORMAT} (upgrade perfaudit)`);
   }
   const snapshot = data as Snapshot;
-  for (const field of ['server', 'tables', 'indexes', 'foreignKeys', 'indexesInProgress', 'otherRelationNames', 'columnStats', 'workload'] as const) {
+  for (const field of ['server', 'tables', 'indexes', 'foreignKeys', 'indexesInProgress', 'otherRelationNames', 'sequences', 'columnStats', 'workload'] as const) {
     if (snapshot[field] === undefined || snapshot[field] === null) throw new UsageError(`snapshot ${file} lacks "${field}"`);
   }
   return snapshot;

@@ -18,9 +18,27 @@ export interface Snapshot {
   readonly indexesInProgress: readonly number[];
   /** Views, sequences, composite types and foreign tables: names a new index must avoid. */
   readonly otherRelationNames: readonly QualifiedName[];
+  readonly sequences: readonly Sequence[];
   /** Planner statistics per column (`pg_stats`), for selectivity estimates. */
   readonly columnStats: readonly ColumnStats[];
   readonly workload: Workload;
+}
+
+/** A sequence and the columns it feeds. Values are decimal strings: bigint exceeds 2^53. */
+export interface Sequence {
+  readonly oid: number;
+  readonly schema: string;
+  readonly name: string;
+  /** smallint, integer or bigint. */
+  readonly type: string;
+  readonly increment: string;
+  readonly min: string;
+  readonly max: string;
+  readonly cycle: boolean;
+  /** Null when never used, or when the role may not read it. */
+  readonly lastValue: string | null;
+  /** Columns filled from it: serial and identity columns, and defaults calling nextval(). */
+  readonly feeds: ReadonlyArray<{ readonly tableOid: number; readonly attnum: number }>;
 }
 
 /** `pg_stats` for one column. Values are kept only for boolean columns (data never leaves otherwise). */
