@@ -12,6 +12,7 @@ interface ServerRow {
   stats_reset: Date | null;
   blks_hit: number;
   blks_read: number;
+  app_search_path: string;
 }
 
 interface SettingRow {
@@ -29,7 +30,11 @@ export async function collectServer(db: Kysely<unknown>): Promise<Server> {
              current_setting('server_version_num')::int AS version_num,
              current_database() AS database, current_user AS current_user,
              pg_is_in_recovery() AS in_recovery, pg_postmaster_start_time() AS started_at,
-             d.stats_reset, d.blks_hit::float8 AS blks_hit, d.blks_read::float8 AS blks_read
+             d.stats_reset, d.blks_hit::float8 AS blks_hit, d.blks_read::float8 AS blks_read,
+             coalesce((SELECT substr(c, length('search_path=') + 1)
+                       FROM pg_db_role_setting r, unnest(r.setconfig) c
+                       WHERE r.setdatabase = d.datid AND r.setrole = 0 AND c LIKE 'search_path=%'),
+                      (SELECT boot_val FROM pg_settings WHERE name = 'search_path')) AS app_search_path
       FROM pg_stat_database d WHERE d.datname = current_database()`);
   const settingRows = await catalogQuery<SettingRow>(db, `SELECT name, setting FROM pg_settings`);
   const extensions = await catalogQuery<Extension>(db, `
@@ -40,6 +45,9 @@ export async function collectServer(db: Kysely<unknown>): Promise<Server> {
   const settings = Object.fromEntries(
     settingRows.map(({ name, setting }) => [name, SECRET_SETTING.test(name) && setting !== '' ? '[redacted]' : setting]),
   );
+  // perfaudit's own session runs with search_path=pg_catalog; rules resolving the
+  // application's unqualified names need the database's default instead.
+  settings.search_path = row.app_search_path;
   return {
     version: row.version,
     versionNum: row.version_num,

@@ -2,9 +2,9 @@ import { collectSnapshot } from '../collect/collect.js';
 import { sampleDifference } from '../collect/sample.js';
 import type { Snapshot } from '../collect/snapshot.js';
 import { resolveConnection } from '../connect/options.js';
-import { openSession, SCAN_SESSION } from '../connect/session.js';
+import { openSession, SCAN_SESSION, type Session } from '../connect/session.js';
 import { UsageError } from '../errors.js';
-import { progress } from './output.js';
+import { progress, type Progress } from './output.js';
 
 export interface Collected {
   readonly snapshot: Snapshot;
@@ -13,21 +13,16 @@ export interface Collected {
 }
 
 /**
- * Connects read-only, collects one snapshot and disconnects. With `sampleMs`, collects
- * twice that far apart and keeps the difference (see sampleDifference).
+ * Connects read-only, runs `work` with the session and a progress line, and disconnects.
+ * Errors become one-line usage errors without the password.
  */
-export async function collectFromDatabase(dbname: string | undefined, sampleMs?: number): Promise<Collected> {
+export async function withScanSession<T>(dbname: string | undefined, work: (session: Session, spinner: Progress) => Promise<T>): Promise<T> {
   const settings = resolveConnection(dbname);
   const spinner = progress(`connecting to ${settings.host}:${settings.port}/${settings.database}`);
   try {
     const session = await openSession(settings, SCAN_SESSION);
     try {
-      spinner.update('collecting catalog and statistics');
-      const first = await collectSnapshot(session);
-      if (sampleMs === undefined) return { snapshot: first, statements: session.statementCount() };
-      await countdown(sampleMs, (left) => spinner.update(`sampling the workload: ${Math.ceil(left / 1000)} s left`));
-      const second = await collectSnapshot(session);
-      return { snapshot: sampleDifference(first, second), statements: session.statementCount() };
+      return await work(session, spinner);
     } catch (error) {
       throw collectError(error, settings.password);
     } finally {
@@ -36,6 +31,24 @@ export async function collectFromDatabase(dbname: string | undefined, sampleMs?:
   } finally {
     spinner.done();
   }
+}
+
+/**
+ * Collects one snapshot. With `sampleMs`, collects twice that far apart and keeps the
+ * difference (see sampleDifference).
+ */
+export async function collectWithSession(session: Session, spinner: Progress, sampleMs?: number): Promise<Collected> {
+  spinner.update('collecting catalog and statistics');
+  const first = await collectSnapshot(session);
+  if (sampleMs === undefined) return { snapshot: first, statements: session.statementCount() };
+  await countdown(sampleMs, (left) => spinner.update(`sampling the workload: ${Math.ceil(left / 1000)} s left`));
+  const second = await collectSnapshot(session);
+  return { snapshot: sampleDifference(first, second), statements: session.statementCount() };
+}
+
+/** Connects, collects one snapshot (see collectWithSession) and disconnects. */
+export function collectFromDatabase(dbname: string | undefined, sampleMs?: number): Promise<Collected> {
+  return withScanSession(dbname, (session, spinner) => collectWithSession(session, spinner, sampleMs));
 }
 
 async function countdown(ms: number, tick: (left: number) => void): Promise<void> {

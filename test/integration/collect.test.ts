@@ -64,5 +64,9 @@ describe('collect', () => {
     const snapshot = await small.snapshot();
     expect(snapshot.server.settings.primary_conninfo ?? '').not.toMatch(/password/);
     expect(snapshot.server.settings.shared_preload_libraries).toBe('pg_stat_statements');
+    // The application's search_path, not the scan session's own pg_catalog.
+    expect(snapshot.server.settings.search_path).toBe('"$user", public');
+    await small.query(`ALTER DATABASE ${small.name} SET search_path = app, public`);
+    expect((await small.snapshot()).server.settings.search_path).toBe('app, public');
   });
 });
