@@ -23,7 +23,10 @@ export function extractShape(text: string, snapshot: Snapshot): Extraction {
   try {
     statements = (parseSync(text) as { stmts?: Array<{ stmt?: unknown }> }).stmts ?? [];
   } catch (error) {
-    return { ok: false, reason: 'unparseable', detail: (error as Error).message };
+    const message = (error as Error).message;
+    // A parser that was never loaded is the caller's bug, not an unparseable statement.
+    if (/loadModule/.test(message)) throw new Error(`libpg-query is not loaded: await loadModule() before analysing statements (${message})`);
+    return { ok: false, reason: 'unparseable', detail: message };
   }
   if (statements.length === 0) return { ok: false, reason: 'unparseable', detail: 'no statement in the text' };
   const walker: Walker = { resolve: tableResolver(snapshot), accesses: [] };

@@ -34,12 +34,20 @@ export function tableResolver(snapshot: Snapshot): TableResolver {
   if (!resolver) {
     const byName = new Map<string, Table[]>();
     for (const table of snapshot.tables) byName.set(table.name, [...(byName.get(table.name) ?? []), table]);
-    // The application's search_path is unknown: an unqualified name is taken to mean the
-    // table in public, or the only table of that name; an ambiguous name is left unresolved.
+    // An unqualified name is looked up along the database's search_path (the snapshot's
+    // setting; "$user" is skipped: the statement's role name is not known), else it is the
+    // only table of that name; an ambiguous name is left unresolved.
+    const searchPath = (snapshot.server.settings.search_path ?? '"$user", public').split(',')
+      .map((part) => part.trim()).filter((part) => part !== '"$user"' && part !== '$user')
+      .map((part) => (part.startsWith('"') ? part.slice(1, -1).replaceAll('""', '"') : part));
     resolver = (schema, name) => {
       const tables = byName.get(name) ?? [];
       if (schema !== null) return tables.find((table) => table.schema === schema) ?? null;
-      return tables.find((table) => table.schema === 'public') ?? (tables.length === 1 ? tables[0]! : null);
+      for (const onPath of searchPath) {
+        const found = tables.find((table) => table.schema === onPath);
+        if (found) return found;
+      }
+      return tables.length === 1 ? tables[0]! : null;
     };
     resolvers.set(snapshot, resolver);
   }

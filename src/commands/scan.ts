@@ -1,15 +1,18 @@
-import { analyze, checkSelection, SEVERITY_RANK } from '../analyze/engine.js';
+import { verifyFindings } from '../advisor/verify.js';
+import { analyze, checkSelection, SEVERITY_RANK, type Analysis, type Selection } from '../analyze/engine.js';
 import { loadRules } from '../analyze/registry.js';
 import { readSnapshot } from '../collect/collect.js';
 import { parseDuration } from '../collect/sample.js';
-import { loadConfig, type FailOn } from '../config/load.js';
+import type { Snapshot } from '../collect/snapshot.js';
+import { loadConfig, type Config, type FailOn } from '../config/load.js';
+import type { RuleDefinition } from '../rule.js';
 import { UsageError } from '../errors.js';
 import { renderJson } from '../report/json.js';
 import { buildReport, type Report } from '../report/report.js';
 import { renderSql } from '../report/sql.js';
 import { renderText } from '../report/text.js';
 import { emit, idList } from './output.js';
-import { collectFromDatabase } from './source.js';
+import { collectWithSession, withScanSession } from './source.js';
 
 export const SCAN_FORMATS = ['text', 'json', 'sql'] as const;
 export type ScanFormat = (typeof SCAN_FORMATS)[number];
@@ -39,11 +42,23 @@ export async function scanCommand(options: ScanOptions): Promise<number> {
   const sampleMs = options.sample === undefined ? undefined : parseDuration(options.sample);
   if (sampleMs !== undefined && options.snapshot) throw new UsageError('--sample needs a live database, not --snapshot');
   const startedAt = new Date();
-  const snapshot = options.snapshot ? await readSnapshot(options.snapshot) : (await collectFromDatabase(options.dbname, sampleMs)).snapshot;
-  const analysis = analyze(snapshot, rules, config, selection);
+  const { snapshot, analysis } = options.snapshot
+    ? analyzeOffline(await readSnapshot(options.snapshot), rules, config, selection)
+    : await withScanSession(options.dbname, async (session, spinner) => {
+      const { snapshot: collected } = await collectWithSession(session, spinner, sampleMs);
+      const found = analyze(collected, rules, config, selection);
+      spinner.update('checking proposals against the planner');
+      const minCostReduction = Number(config.rules['missing-index']?.options.minCostReduction ?? rules.find((rule) => rule.id === 'missing-index')?.options.minCostReduction ?? 0.3);
+      const findings = await verifyFindings(session, collected, found.findings, { minCostReduction });
+      return { snapshot: collected, analysis: { ...found, findings } };
+    });
   const report = buildReport(snapshot, analysis, { startedAt, durationMs: Date.now() - startedAt.getTime() });
   await emit(render(report, options), options.output);
   return exitCode(report, options.failOn ?? config.failOn ?? 'warning');
+}
+
+function analyzeOffline(snapshot: Snapshot, rules: readonly RuleDefinition[], config: Config, selection: Selection): { snapshot: Snapshot; analysis: Analysis } {
+  return { snapshot, analysis: analyze(snapshot, rules, config, selection) };
 }
 
 function render(report: Report, options: ScanOptions): string {
