@@ -142,4 +142,27 @@ describe('perfaudit demo', () => {
         ] },
     ]);
   });
+
+  it('finds the one-row loop (N+1) and offers the batched query', () => {
+    expect(findingsOf(report, 'n-plus-one').map(({ severity, schema, table, columns }) => ({ severity, schema, table, columns }))).toEqual([
+      { severity: 'warning', schema: 'app', table: 'users', columns: ['id'] },
+    ]);
+    expect(findingsOf(report, 'n-plus-one')[0]?.sql[0]).toContain('SELECT id, full_name, email, time_zone FROM app.users WHERE id = ANY($1::bigint[]);');
+  });
+
+  it('finds the statements that dominate query time, never a utility statement', () => {
+    const slow = report.findings.filter((finding) => finding.rule === 'slow-query').map((finding) => finding.target.query ?? '');
+    expect(slow).toContain('SELECT id, title, status, points, assignee_id\nFROM app.backlogs\nWHERE feature_id = $1');
+    for (const query of slow) expect(query).toMatch(/^SELECT /);
+  });
+
+  it('proposes the missing indexes: equality, composite equality+sort, partial; nothing an index already serves', () => {
+    expect(findingsOf(report, 'missing-index').map((finding) => finding.sql)).toEqual([
+      ['CREATE INDEX CONCURRENTLY IF NOT EXISTS backlogs_created_at_idx ON app.backlogs (created_at) WHERE triaged_at IS NULL;'],
+      ['CREATE INDEX CONCURRENTLY IF NOT EXISTS backlogs_feature_id_idx ON app.backlogs (feature_id);'],
+      ['CREATE INDEX CONCURRENTLY IF NOT EXISTS documents_owner_id_type_id_uploaded_at_idx ON app.documents (owner_id, type_id, uploaded_at);'],
+      ['CREATE INDEX CONCURRENTLY IF NOT EXISTS features_project_id_idx ON app.features (project_id);'],
+    ]);
+    expect(report.workload).toMatchObject({ hiddenStatements: 0, unavailable: null });
+  });
 });
