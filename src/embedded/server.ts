@@ -128,7 +128,8 @@ function postgresGid(): number {
   return Number(execFileSync('id', ['-g', 'postgres']).toString());
 }
 
-function freePort(): Promise<number> {
+/** A TCP port on the loopback interface that nothing listens on right now. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);
