@@ -1,4 +1,5 @@
 import type { Analysis, Skipped } from '../analyze/engine.js';
+import { statementShape } from '../collect/statement-shape.js';
 import type { Finding, Severity, Snapshot } from '../rule.js';
 
 /** The JSON report (contract: `schemaVersion: 1`, see docs/json-report.md). */
@@ -13,6 +14,9 @@ export interface Report {
   readonly workload: {
     readonly statements: number;
     readonly hiddenStatements: number;
+    /** Statements the workload rules skip: utility statements, and texts the parser rejects. */
+    readonly utilityStatements: number;
+    readonly unparseableStatements: number;
     readonly sampleSeconds: number | null;
     readonly unavailable: string | null;
   };
@@ -39,10 +43,24 @@ export function buildReport(snapshot: Snapshot, analysis: Analysis, timing: { st
     workload: {
       statements: snapshot.workload.statements.length,
       hiddenStatements: snapshot.workload.hiddenStatements,
+      ...skippedStatements(snapshot),
       sampleSeconds: snapshot.workload.sampleSeconds,
       unavailable: snapshot.workload.unavailable,
     },
     findings: analysis.findings,
     skipped: analysis.skipped,
   };
+}
+
+// Counted with the real parser (loaded with the rules) so a report says what the
+// workload rules could not read, even when they found nothing.
+function skippedStatements(snapshot: Snapshot): { utilityStatements: number; unparseableStatements: number } {
+  let utilityStatements = 0;
+  let unparseableStatements = 0;
+  for (const statement of snapshot.workload.statements) {
+    const shape = statementShape(statement.query);
+    if (shape === null) unparseableStatements++;
+    else if (shape.utility) utilityStatements++;
+  }
+  return { utilityStatements, unparseableStatements };
 }

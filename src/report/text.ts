@@ -48,7 +48,9 @@ function workloadLine(workload: Report['workload']): string {
   const window = workload.sampleSeconds === null ? 'since the last reset' : `over a ${Math.round(workload.sampleSeconds)} s sample`;
   const hidden = workload.hiddenStatements
     ? ` · ${workload.hiddenStatements} statements of other roles hidden (GRANT pg_read_all_stats to see them)` : '';
-  return `workload: ${workload.statements} statements from pg_stat_statements ${window}${hidden}`;
+  const skipped = workload.utilityStatements + workload.unparseableStatements
+    ? ` · skipped ${workload.utilityStatements} utility and ${workload.unparseableStatements} unparseable` : '';
+  return `workload: ${workload.statements} statements from pg_stat_statements ${window}${skipped}${hidden}`;
 }
 
 function summaryTable(report: Report): string {

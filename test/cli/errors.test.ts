@@ -62,6 +62,8 @@ describe('bad input', () => {
     expectCleanError(await runCli(['scan', '--format', 'xml']), /option '--format <format>' argument 'xml' is invalid/);
     expectCleanError(await runCli(['scan', '--fail-on', 'sometimes']), /argument 'sometimes' is invalid/);
     expectCleanError(await runCli(['frobnicate']), /unknown command 'frobnicate'/);
+    expectCleanError(await runCli(['scan', '--sample', 'a while']), /invalid duration "a while"/);
+    expectCleanError(await runCli(['scan', '--sample', '5s', '--snapshot', 'x.json']), /--sample needs a live database/);
   });
 
   it('malformed YAML and bad config name the file and line', async () => {

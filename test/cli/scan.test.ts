@@ -94,4 +94,12 @@ describe('perfaudit scan (CLI)', () => {
     expect(result.stdout).toContain("SET lock_timeout = '5s';");
     expect(result.stdout).toContain('-- lock SHARE UPDATE EXCLUSIVE; not transactional\nCREATE INDEX CONCURRENTLY IF NOT EXISTS features_project_id_idx ON app.features (project_id);');
   });
+
+  it('--sample analyses the change over a window', async () => {
+    const result = await runCli(['scan', '-d', db.url, '--format', 'json', '--rules', 'missing-fk-index', '--sample', '1s']);
+    const report = JSON.parse(result.stdout);
+    expect(report.workload.sampleSeconds).toBeGreaterThanOrEqual(1);
+    expect(report.workload.sampleSeconds).toBeLessThan(10);
+    expect(report.durationMs).toBeGreaterThanOrEqual(1000);
+  });
 });
