@@ -8,6 +8,7 @@ interface ColumnStatsRow {
   column: string;
   inherited: boolean;
   null_frac: number;
+  avg_width: number;
   n_distinct: number;
   correlation: number | null;
   most_common_freqs: number[] | null;
@@ -17,7 +18,7 @@ interface ColumnStatsRow {
 // pg_stats read alone and joined to tables in memory: joined by name in SQL, the planner
 // misestimates it and nested-loops at scale. It shows only columns the role may read.
 const COLUMN_STATS_SQL = `
-  SELECT schemaname AS schema, tablename AS table, attname AS column, inherited, null_frac, n_distinct,
+  SELECT schemaname AS schema, tablename AS table, attname AS column, inherited, null_frac, avg_width, n_distinct,
          correlation, most_common_freqs::float8[] AS most_common_freqs, most_common_vals::text AS most_common_vals
   FROM pg_stats WHERE ${userSchema('schemaname')}`;
 
@@ -40,6 +41,7 @@ export function buildColumnStats(rows: readonly ColumnStatsRow[], tables: readon
       tableOid: table.oid,
       attnum: column.attnum,
       nullFrac: row.null_frac,
+      avgWidth: row.avg_width,
       nDistinct: row.n_distinct,
       correlation: row.correlation,
       mostCommonFreqs: row.most_common_freqs ?? [],

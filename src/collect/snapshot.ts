@@ -46,6 +46,8 @@ export interface ColumnStats {
   readonly tableOid: number;
   readonly attnum: number;
   readonly nullFrac: number;
+  /** Average stored width in bytes (`avg_width`), for row-size estimates. */
+  readonly avgWidth: number;
   /** Distinct values: positive is a count, negative a fraction of the rows (-1: unique). */
   readonly nDistinct: number;
   readonly correlation: number | null;
@@ -102,6 +104,21 @@ export interface Server {
   readonly blockSize: number;
   /** This database's shared-buffer hits and reads (`pg_stat_database`). */
   readonly databaseBlocks: { readonly hit: number; readonly read: number };
+  /** age(datfrozenxid) and mxid_age(datminmxid) of this database. */
+  readonly databaseFrozenXidAge: number;
+  readonly databaseMinMultiXactAge: number;
+  /** What holds the xmin horizon back, oldest first: sessions, prepared transactions, replication slots. */
+  readonly horizonHolders: readonly HorizonHolder[];
+}
+
+export interface HorizonHolder {
+  readonly kind: 'session' | 'prepared transaction' | 'replication slot';
+  /** pid, gid or slot name. */
+  readonly name: string;
+  /** Transactions since its xmin. */
+  readonly xidAge: number;
+  /** Since when (transaction start, preparation), when known. */
+  readonly since: string | null;
 }
 
 export interface Extension {
@@ -125,6 +142,8 @@ export interface Table {
   readonly reloptions: readonly string[];
   readonly columns: readonly Column[];
   readonly stats: TableStats | null;
+  /** The TOAST table holding its out-of-line values, if it has one. */
+  readonly toast: { readonly relpages: number; readonly reloptions: readonly string[] } | null;
   /** `pg_statio_all_tables`: blocks found in shared buffers (hit) or read from outside. */
   readonly io: TableIo | null;
   readonly frozenXidAge: number | null;
@@ -159,6 +178,9 @@ export interface TableStats {
   readonly liveTuples: number;
   readonly deadTuples: number;
   readonly modifiedSinceAnalyze: number;
+  readonly insertedSinceVacuum: number;
+  readonly vacuumCount: number;
+  readonly autovacuumCount: number;
   readonly lastVacuum: string | null;
   readonly lastAutovacuum: string | null;
   readonly lastAnalyze: string | null;

@@ -12,6 +12,8 @@ interface TableRow {
   reloptions: string[];
   frozen_xid_age: number | null;
   min_mxid_age: number | null;
+  toast_pages: number | null;
+  toast_reloptions: string[] | null;
 }
 
 export interface ColumnRow {
@@ -36,6 +38,9 @@ interface TableStatsRow {
   n_live_tup: number;
   n_dead_tup: number;
   n_mod_since_analyze: number;
+  n_ins_since_vacuum: number;
+  vacuum_count: number;
+  autovacuum_count: number;
   last_vacuum: Date | null;
   last_autovacuum: Date | null;
   last_analyze: Date | null;
@@ -62,8 +67,10 @@ const TABLES_SQL = `
   SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind, c.relpages, c.reltuples::float8 AS reltuples,
          coalesce(c.reloptions, '{}') AS reloptions,
          CASE WHEN c.relkind IN ('r', 'm') THEN age(c.relfrozenxid) END AS frozen_xid_age,
-         CASE WHEN c.relkind IN ('r', 'm') THEN mxid_age(c.relminmxid) END AS min_mxid_age
+         CASE WHEN c.relkind IN ('r', 'm') THEN mxid_age(c.relminmxid) END AS min_mxid_age,
+         t.relpages AS toast_pages, t.reloptions AS toast_reloptions
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_class t ON t.oid = c.reltoastrelid
   WHERE c.relkind IN ('r', 'p', 'm') AND ${userSchema('n.nspname')}`;
 
 const COLUMNS_SQL = `
@@ -77,8 +84,8 @@ const COLUMNS_SQL = `
 const TABLE_STATS_SQL = `
   SELECT relid, seq_scan::float8, seq_tup_read::float8, idx_scan::float8, idx_tup_fetch::float8,
          n_tup_ins::float8, n_tup_upd::float8, n_tup_hot_upd::float8, n_tup_del::float8,
-         n_live_tup::float8, n_dead_tup::float8, n_mod_since_analyze::float8,
-         last_vacuum, last_autovacuum, last_analyze, last_autoanalyze
+         n_live_tup::float8, n_dead_tup::float8, n_mod_since_analyze::float8, n_ins_since_vacuum::float8,
+         vacuum_count::float8, autovacuum_count::float8, last_vacuum, last_autovacuum, last_analyze, last_autoanalyze
   FROM pg_stat_all_tables WHERE ${userSchema('schemaname')}`;
 
 const TABLE_IO_SQL = `
@@ -133,6 +140,7 @@ export function buildTables(sources: TableSources): Table[] {
       columns: (columnsByTable.get(row.oid) ?? []).map(toColumn),
       stats: stats ? toTableStats(stats) : null,
       io: io ? { heapRead: io.heap_blks_read, heapHit: io.heap_blks_hit, indexRead: io.idx_blks_read ?? 0, indexHit: io.idx_blks_hit ?? 0 } : null,
+      toast: row.toast_pages === null ? null : { relpages: row.toast_pages, reloptions: row.toast_reloptions ?? [] },
       frozenXidAge: row.frozen_xid_age,
       minMultiXactAge: row.min_mxid_age,
     };
@@ -156,6 +164,9 @@ function toTableStats(row: TableStatsRow): TableStats {
     liveTuples: row.n_live_tup,
     deadTuples: row.n_dead_tup,
     modifiedSinceAnalyze: row.n_mod_since_analyze,
+    insertedSinceVacuum: row.n_ins_since_vacuum,
+    vacuumCount: row.vacuum_count,
+    autovacuumCount: row.autovacuum_count,
     lastVacuum: isoTime(row.last_vacuum),
     lastAutovacuum: isoTime(row.last_autovacuum),
     lastAnalyze: isoTime(row.last_analyze),

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectSnapshot } from '../../src/collect/collect.js';
 import { resolveConnection } from '../../src/connect/options.js';
@@ -36,7 +37,7 @@ describe('collect', () => {
   it('sends the same fixed number of statements whatever the schema size', async () => {
     const few = await statementsToCollect(small.url);
     const many = await statementsToCollect(large.url);
-    expect(few).toBe(23);
+    expect(few).toBe(24);
     expect(many).toBe(few);
     const snapshot = await large.snapshot();
     expect(snapshot.tables).toHaveLength(300);
@@ -68,5 +69,21 @@ describe('collect', () => {
     expect(snapshot.server.settings.search_path).toBe('"$user", public');
     await small.query(`ALTER DATABASE ${small.name} SET search_path = app, public`);
     expect((await small.snapshot()).server.settings.search_path).toBe('app, public');
+  });
+
+  it('sees what holds the xmin horizon back, and the freeze ages', async () => {
+    const holder = new pg.Client({ connectionString: small.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      const { rows } = await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      const snapshot = await small.snapshot();
+      expect(snapshot.server.horizonHolders).toContainEqual(expect.objectContaining({ kind: 'session', name: String(rows[0]?.pid) }));
+      expect(snapshot.server.databaseFrozenXidAge).toBeGreaterThan(0);
+      expect(snapshot.tables.find((table) => table.name === 'one')?.stats).toMatchObject({ vacuumCount: 0, insertedSinceVacuum: 0 });
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
   });
 });

@@ -11,13 +11,13 @@ import type { Index, Snapshot, Statement, Table, TableStats } from '../../src/co
 
 const stats = (fields: Partial<TableStats>): TableStats => ({
   seqScan: 0, seqTupRead: 0, idxScan: 0, idxTupFetch: 0, inserted: 0, updated: 0, hotUpdated: 0, deleted: 0, liveTuples: 0,
-  deadTuples: 0, modifiedSinceAnalyze: 0, lastVacuum: null, lastAutovacuum: null, lastAnalyze: null, lastAutoanalyze: null, ...fields,
+  deadTuples: 0, modifiedSinceAnalyze: 0, insertedSinceVacuum: 0, vacuumCount: 0, autovacuumCount: 0, lastVacuum: null, lastAutovacuum: null, lastAnalyze: null, lastAutoanalyze: null, ...fields,
 });
 
 // tasks: 100k rows; project_id 1000 distinct, status 5, assignee_id 20k distinct.
 const tasks: Table = {
   oid: 10, schema: 'app', name: 'tasks', kind: 'table', partitionOf: null, relpages: 1000, reltuples: 100_000, reloptions: [],
-  io: null, frozenXidAge: null, minMultiXactAge: null,
+  io: null, toast: null, frozenXidAge: null, minMultiXactAge: null,
   columns: ['id', 'project_id', 'status', 'assignee_id', 'due_on'].map((name, i) => ({ attnum: i + 1, name, type: 'integer', notNull: true })),
   stats: stats({ inserted: 1000, updated: 10_000, hotUpdated: 9000 }),
 };
@@ -43,10 +43,11 @@ function snapshotWith(statements: Statement[], indexes: Index[] = [btree('tasks_
     format: 1, collectedAt: '2026-01-01T00:00:00Z', tables: [tasks], indexes, foreignKeys: [], indexesInProgress: [], otherRelationNames: [],
     sequences: [],
     columnStats: [[1, -1], [2, 1000], [3, 5], [4, 20_000], [5, -0.01]].map(([attnum, nDistinct]) => ({
-      tableOid: 10, attnum: attnum!, nullFrac: 0, nDistinct: nDistinct!, correlation: null, mostCommonFreqs: [], mostCommonValues: null })),
+      tableOid: 10, attnum: attnum!, nullFrac: 0, avgWidth: 8, nDistinct: nDistinct!, correlation: null, mostCommonFreqs: [], mostCommonValues: null })),
     workload: { unavailable: null, statements, hiddenStatements: 0, deallocations: null, statsResetAt: null, sampleSeconds: null },
     server: { version: '18.4', versionNum: 180004, database: 'app', currentUser: 'u', inRecovery: false, statsResetAt: null,
-      startedAt: '2026-01-01T00:00:00Z', settings: {}, extensions: [], blockSize: 8192, databaseBlocks: { hit: 0, read: 0 } },
+      startedAt: '2026-01-01T00:00:00Z', settings: {}, extensions: [], blockSize: 8192, databaseBlocks: { hit: 0, read: 0 },
+      databaseFrozenXidAge: 0, databaseMinMultiXactAge: 0, horizonHolders: [] },
   };
 }
 

@@ -6,7 +6,7 @@ import type { Snapshot, Table } from '../../src/collect/snapshot.js';
 
 function table(oid: number, schema: string, name: string, columns: Array<[string, string]>): Table {
   return {
-    oid, schema, name, kind: 'table', partitionOf: null, relpages: 100, reltuples: 10_000, reloptions: [], stats: null, io: null,
+    oid, schema, name, kind: 'table', partitionOf: null, relpages: 100, reltuples: 10_000, reloptions: [], stats: null, io: null, toast: null,
     frozenXidAge: null, minMultiXactAge: null,
     columns: columns.map(([column, type], i) => ({ attnum: i + 1, name: column, type, notNull: false })),
   };
@@ -22,7 +22,8 @@ const snapshot = {
   indexesInProgress: [], otherRelationNames: [], sequences: [], columnStats: [],
   workload: { unavailable: null, statements: [], hiddenStatements: 0, deallocations: null, statsResetAt: null, sampleSeconds: null },
   server: { version: '18.4', versionNum: 180004, database: 'app', currentUser: 'u', inRecovery: false, statsResetAt: null,
-    startedAt: '2026-01-01T00:00:00Z', settings: {}, extensions: [], blockSize: 8192, databaseBlocks: { hit: 0, read: 0 } },
+    startedAt: '2026-01-01T00:00:00Z', settings: {}, extensions: [], blockSize: 8192, databaseBlocks: { hit: 0, read: 0 },
+    databaseFrozenXidAge: 0, databaseMinMultiXactAge: 0, horizonHolders: [] },
 } satisfies Snapshot;
 
 const eq = (attnum: number): Predicate => ({ kind: 'equality', attnum, via: 'constant', listLength: null });

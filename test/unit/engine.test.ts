@@ -8,7 +8,8 @@ const snapshot = {
   format: 1, collectedAt: '2026-01-01T00:00:00Z', tables: [], indexes: [], foreignKeys: [], indexesInProgress: [], otherRelationNames: [], sequences: [], columnStats: [],
   workload: { unavailable: null, statements: [], hiddenStatements: 0, deallocations: null, statsResetAt: null, sampleSeconds: null },
   server: { version: '18.4', versionNum: 180004, database: 'app', currentUser: 'u', inRecovery: false, statsResetAt: null,
-    startedAt: '2026-01-01T00:00:00Z', settings: {}, extensions: [], blockSize: 8192, databaseBlocks: { hit: 0, read: 0 } },
+    startedAt: '2026-01-01T00:00:00Z', settings: {}, extensions: [], blockSize: 8192, databaseBlocks: { hit: 0, read: 0 },
+    databaseFrozenXidAge: 0, databaseMinMultiXactAge: 0, horizonHolders: [] },
 } satisfies Snapshot;
 
 const everyTable = defineRule({
