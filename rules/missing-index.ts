@@ -27,6 +27,8 @@ export default defineRule({
     minSavedMs: 100,
     /** Estimated cost of maintaining one index entry on a write, in ms. */
     indexWriteMs: 0.01,
+    /** With hypopg in the database: keep a proposal only if it cuts the planned cost by this share. */
+    minCostReduction: 0.3,
   },
   docs: `
 ## What is wrong
@@ -67,9 +69,15 @@ Run the \`CREATE INDEX CONCURRENTLY IF NOT EXISTS\` statement (on a partitioned 
 \`ON ONLY\` the parent, concurrent builds on the partitions, then ATTACH), then ANALYZE and
 watch the statements' mean time in pg_stat_statements.
 
+## Verification
+When the scanned database has the \`hypopg\` extension, \`perfaudit scan\` creates each
+proposal as a hypothetical index and plans the statements it serves (generic plans) before
+and after: a proposal that does not cut the planned cost by \`minCostReduction\` is dropped,
+the others carry \`verified: true\`, \`costBefore\` and \`costAfter\`.
+
 ## Limits
-Proposals are unverified (\`verified: false\`): the saving is an estimate from statistics,
-not from the planner. pg_stat_statements replaces constants with \`$n\`, so \`status = 'open'\`
+Without hypopg (and in offline scans) proposals are unverified (\`verified: false\`): the
+saving is an estimate from statistics, not from the planner. pg_stat_statements replaces constants with \`$n\`, so \`status = 'open'\`
 reads as \`status = $1\`: a partial index on a constant value cannot be derived, only from
 tests the text keeps (IS NULL, \`flag\`, \`NOT flag\`); for the same reason ranges use the
 planner's default selectivities, and PostgreSQL 18 folds IN lists to one element. Expression
