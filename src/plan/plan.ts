@@ -33,6 +33,10 @@ interface Draft {
  * proposed by several findings appears once, listing them all. Within a kind, steps
  * keep the order the findings gave them (a partitioned build's parent, partitions, attaches).
  *
+ * Maintenance steps (vacuum, analyze) go by urgency instead: xid-wraparound's first,
+ * oldest table first (evidence `age`), then the rest by the waste they clear (evidence
+ * `wastedBytes`, else `deadTuples`), most first.
+ *
  * Rules judge the snapshot one at a time, so two of them can each drop one index of a
  * pair (redundant-index drops A because B covers it, unused-index drops B). A drop whose
  * every reason relies on an index the plan also drops is held back, never run.
@@ -47,11 +51,34 @@ export function buildPlan(findings: readonly Finding[]): Plan {
     }
   }
   const { kept, held } = holdBackUnsafeDrops([...drafts.values()]);
-  const order = (a: Draft, b: Draft) => ORDER[a.action.kind] - ORDER[b.action.kind] || a.position - b.position;
+  const order = (a: Draft, b: Draft) =>
+    ORDER[a.action.kind] - ORDER[b.action.kind] || maintenanceOrder(a, b) || a.position - b.position;
   return {
     steps: kept.sort(order).map((draft) => ({ action: draft.action, findings: draft.reasons.map((r) => r.finding) })),
     held,
   };
+}
+
+const WRAPAROUND_RULE = 'xid-wraparound';
+const MAINTENANCE: ReadonlySet<ActionKind> = new Set(['vacuum', 'analyze']);
+
+// Negative when a is more urgent; 0 outside maintenance (position decides there).
+function maintenanceOrder(a: Draft, b: Draft): number {
+  if (!MAINTENANCE.has(a.action.kind) || !MAINTENANCE.has(b.action.kind)) return 0;
+  const ua = urgency(a);
+  const ub = urgency(b);
+  return Number(ub.wraparound) - Number(ua.wraparound) || ub.weight - ua.weight;
+}
+
+// A step serves all its findings: it is as urgent as the most urgent of them.
+function urgency(draft: Draft): { wraparound: boolean; weight: number } {
+  const wraparound = draft.reasons.filter(({ finding }) => finding.rule === WRAPAROUND_RULE);
+  const weights = (wraparound.length > 0 ? wraparound : draft.reasons).map(({ finding }) => {
+    const { age, wastedBytes, deadTuples } = finding.evidence;
+    const weight = wraparound.length > 0 ? age : wastedBytes ?? deadTuples;
+    return typeof weight === 'number' && Number.isFinite(weight) ? weight : 0;
+  });
+  return { wraparound: wraparound.length > 0, weight: Math.max(0, ...weights) };
 }
 
 function holdBackUnsafeDrops(drafts: Draft[]): { kept: Draft[]; held: HeldStep[] } {

@@ -23,12 +23,30 @@ export function renderSql(report: Report): string {
       lines.push('-- manual step, not run by this script:', ...action.sql.split('\n').map((line) => `--   ${line}`));
       continue;
     }
-    const locking = action.lock ? `lock ${action.lock}` : 'no table lock';
+    const locking = `${action.lock ? `lock ${action.lock}` : 'no table lock'} (${lockImpact(action.lock)})`;
     lines.push(`-- ${locking}; ${action.transactional ? 'transactional' : 'not transactional'}`);
     lines.push(action.sql);
   }
   for (const step of plan.held) lines.push('', `-- held back: ${oneLine(step.action.sql)} (${oneLine(step.reason)})`);
   return `${lines.join('\n')}\n`;
+}
+
+// Table lock modes that conflict with neither SELECT (ACCESS SHARE) nor INSERT/UPDATE/DELETE (ROW EXCLUSIVE).
+const ONLINE_LOCKS = new Set(['ACCESS SHARE', 'ROW SHARE', 'ROW EXCLUSIVE', 'SHARE UPDATE EXCLUSIVE']);
+// Modes that conflict with ROW EXCLUSIVE (writes) but not with ACCESS SHARE (reads).
+const WRITE_BLOCKING_LOCKS = new Set(['SHARE', 'SHARE ROW EXCLUSIVE', 'EXCLUSIVE']);
+
+/**
+ * What a step's table lock means for the application while it runs: "online" (reads and
+ * writes go on: SHARE UPDATE EXCLUSIVE or weaker), "blocks writes", or "blocks reads and
+ * writes" (ACCESS EXCLUSIVE, and any mode this does not know, to be safe).
+ */
+export function lockImpact(lock: string | null): 'online' | 'blocks writes' | 'blocks reads and writes' {
+  if (lock === null) return 'online';
+  const mode = lock.trim().toUpperCase().replace(/\s+/g, ' ').replace(/ LOCK$/, '');
+  if (ONLINE_LOCKS.has(mode)) return 'online';
+  if (WRITE_BLOCKING_LOCKS.has(mode)) return 'blocks writes';
+  return 'blocks reads and writes';
 }
 
 function oneLine(text: string): string {

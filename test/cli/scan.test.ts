@@ -92,7 +92,7 @@ describe('perfaudit scan (CLI)', () => {
     const result = await runCli(['scan', '-d', db.url, '--format', 'sql', '--rules', 'missing-fk-index']);
     expect(result.stdout).toMatch(/^-- perfaudit fixes for database /);
     expect(result.stdout).toContain("SET lock_timeout = '5s';");
-    expect(result.stdout).toContain('-- lock SHARE UPDATE EXCLUSIVE; not transactional\nCREATE INDEX CONCURRENTLY IF NOT EXISTS features_project_id_idx ON app.features (project_id);');
+    expect(result.stdout).toContain('-- lock SHARE UPDATE EXCLUSIVE (online); not transactional\nCREATE INDEX CONCURRENTLY IF NOT EXISTS features_project_id_idx ON app.features (project_id);');
   });
 
   it('--sample analyses the change over a window', async () => {
