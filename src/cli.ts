@@ -31,6 +31,7 @@ function program(setExit: (code: number) => void): Command {
     .addOption(new Option('--fail-on <level>', 'exit 1 when a finding is at or above this level (default warning)').choices(FAIL_ON_LEVELS))
     .option('--snapshot <file>', 'scan a snapshot file offline instead of a database')
     .option('--sample <duration>', 'analyse the workload over a window (e.g. 60s) instead of since the last reset')
+    .option('--exact', 'measure table and index bloat with pgstattuple (when installed) instead of estimating it')
     .action(function (this: Command) {
       const options = this.opts<Omit<ScanOptions, 'color'>>();
       return run(() => scanCommand({ ...options, color: color && cli.opts<{ color: boolean }>().color }))();

@@ -22,6 +22,22 @@ export interface Snapshot {
   /** Planner statistics per column (`pg_stats`), for selectivity estimates. */
   readonly columnStats: readonly ColumnStats[];
   readonly workload: Workload;
+  /** With `scan --exact`: bloat measured by pgstattuple, by oid; absent otherwise. */
+  readonly exactBloat?: ExactBloat;
+}
+
+/** Measured bloat (`pgstattuple_approx` for tables, `pgstatindex` for btree indexes). */
+export interface ExactBloat {
+  /** Why nothing could be measured (pgstattuple not installed, no privilege); null when measured. */
+  readonly unavailable: string | null;
+  readonly tables: Readonly<Record<string, ExactFigure>>;
+  readonly indexes: Readonly<Record<string, ExactFigure>>;
+}
+
+export interface ExactFigure {
+  readonly wastedBytes: number;
+  /** Wasted bytes over the relation's size, 0..1. */
+  readonly share: number;
 }
 
 /** A sequence and the columns it feeds. Values are decimal strings: bigint exceeds 2^53. */

@@ -2,6 +2,7 @@ import { verifyFindings } from '../advisor/verify.js';
 import { analyze, checkSelection, SEVERITY_RANK, type Analysis, type Selection } from '../analyze/engine.js';
 import { loadRules } from '../analyze/registry.js';
 import { readSnapshot } from '../collect/collect.js';
+import { withExactBloat } from '../collect/exact-bloat.js';
 import { parseDuration } from '../collect/sample.js';
 import type { Snapshot } from '../collect/snapshot.js';
 import { loadConfig, type Config, type FailOn } from '../config/load.js';
@@ -30,6 +31,8 @@ export interface ScanOptions {
   readonly snapshot?: string;
   /** `--sample 60s`: analyse the change over this window instead of the totals. */
   readonly sample?: string;
+  /** `--exact`: measure bloat with pgstattuple (when installed) instead of estimating it. */
+  readonly exact?: boolean;
   readonly color: boolean;
 }
 
@@ -41,11 +44,16 @@ export async function scanCommand(options: ScanOptions): Promise<number> {
   checkSelection(rules, selection);
   const sampleMs = options.sample === undefined ? undefined : parseDuration(options.sample);
   if (sampleMs !== undefined && options.snapshot) throw new UsageError('--sample needs a live database, not --snapshot');
+  if (options.exact && options.snapshot) throw new UsageError('--exact needs a live database, not --snapshot');
   const startedAt = new Date();
   const { snapshot, analysis } = options.snapshot
     ? analyzeOffline(await readSnapshot(options.snapshot), rules, config, selection)
     : await withScanSession(options.dbname, async (session, spinner) => {
-      const { snapshot: collected } = await collectWithSession(session, spinner, sampleMs);
+      let { snapshot: collected } = await collectWithSession(session, spinner, sampleMs);
+      if (options.exact) {
+        spinner.update('measuring bloat with pgstattuple');
+        collected = await withExactBloat(session, collected, ruleOption(rules, config, 'table-bloat', 'minTableBytes'), ruleOption(rules, config, 'index-bloat', 'minIndexBytes'));
+      }
       const found = analyze(collected, rules, config, selection);
       spinner.update('checking proposals against the planner');
       const minCostReduction = Number(config.rules['missing-index']?.options.minCostReduction ?? rules.find((rule) => rule.id === 'missing-index')?.options.minCostReduction ?? 0.3);
@@ -55,6 +63,11 @@ export async function scanCommand(options: ScanOptions): Promise<number> {
   const report = buildReport(snapshot, analysis, { startedAt, durationMs: Date.now() - startedAt.getTime() });
   await emit(render(report, options), options.output);
   return exitCode(report, options.failOn ?? config.failOn ?? 'warning');
+}
+
+/** A numeric rule option as configured, else the rule's default (0 when neither exists). */
+function ruleOption(rules: readonly RuleDefinition[], config: Config, rule: string, option: string): number {
+  return Number(config.rules[rule]?.options[option] ?? rules.find((r) => r.id === rule)?.options[option] ?? 0);
 }
 
 function analyzeOffline(snapshot: Snapshot, rules: readonly RuleDefinition[], config: Config, selection: Selection): { snapshot: Snapshot; analysis: Analysis } {
