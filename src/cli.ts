@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { demoCommand } from './commands/demo.js';
+import { PLAN_FORMATS, planCommand } from './commands/plan.js';
 import { rulesCommand } from './commands/rules.js';
 import { FAIL_ON_LEVELS, SCAN_FORMATS, scanCommand, type ScanOptions } from './commands/scan.js';
 import { snapshotCommand } from './commands/snapshot.js';
@@ -35,6 +36,19 @@ function program(setExit: (code: number) => void): Command {
     .action(function (this: Command) {
       const options = this.opts<Omit<ScanOptions, 'color'>>();
       return run(() => scanCommand({ ...options, color: color && cli.opts<{ color: boolean }>().color }))();
+    });
+
+  cli.command('plan')
+    .description('the fix actions of a scan as one ordered migration (writes nothing to the database)')
+    .option('-d, --dbname <conn>', 'connection URL or libpq keyword string')
+    .option('--only <ids>', 'only the actions of these rules (comma-separated)', collect)
+    .addOption(new Option('--format <format>', 'output format').choices(PLAN_FORMATS).default('sql'))
+    .option('--output <file>', 'write the plan to a file instead of stdout')
+    .option('--config <file>', 'configuration file (default: .perfaudit.yml if present)')
+    .option('--snapshot <file>', 'plan from a snapshot file instead of a database')
+    .option('--exact', 'measure bloat with pgstattuple where installed')
+    .action(function (this: Command) {
+      return run(() => planCommand(this.opts()))();
     });
 
   cli.command('snapshot')

@@ -1,0 +1,68 @@
+import { verifyFindings } from '../advisor/verify.js';
+import { analyze, checkSelection, type Analysis, type Selection } from '../analyze/engine.js';
+import { loadRules } from '../analyze/registry.js';
+import { readSnapshot } from '../collect/collect.js';
+import { withExactBloat } from '../collect/exact-bloat.js';
+import { parseDuration } from '../collect/sample.js';
+import type { Snapshot } from '../collect/snapshot.js';
+import { loadConfig, type Config, type FailOn } from '../config/load.js';
+import { UsageError } from '../errors.js';
+import { buildReport, type Report } from '../report/report.js';
+import type { RuleDefinition } from '../rule.js';
+import { idList } from './output.js';
+import { collectWithSession, withScanSession } from './source.js';
+
+/** What `scan` and `plan` share: where to read, which rules, how. */
+export interface ScanInput {
+  readonly dbname?: string;
+  readonly config?: string;
+  readonly rules?: string[];
+  readonly excludeRules?: string[];
+  readonly schema?: string[];
+  readonly snapshot?: string;
+  /** `--sample 60s`: analyse the change over this window instead of the totals. */
+  readonly sample?: string;
+  /** `--exact`: measure bloat with pgstattuple (when installed) instead of estimating it. */
+  readonly exact?: boolean;
+}
+
+/**
+ * Collects (or reads a snapshot file), analyzes, and on a live database checks the
+ * proposals against the planner; returns the report and the configured --fail-on.
+ */
+export async function runScan(options: ScanInput): Promise<{ report: Report; failOn: FailOn | undefined }> {
+  const rules = await loadRules();
+  const config = loadConfig(options.config, rules);
+  const selection = { only: idList(options.rules), exclude: idList(options.excludeRules), schemas: options.schema };
+  checkSelection(rules, selection);
+  const sampleMs = options.sample === undefined ? undefined : parseDuration(options.sample);
+  if (sampleMs !== undefined && options.snapshot) throw new UsageError('--sample needs a live database, not --snapshot');
+  if (options.exact && options.snapshot) throw new UsageError('--exact needs a live database, not --snapshot');
+  const startedAt = new Date();
+  const { snapshot, analysis } = options.snapshot
+    ? analyzeOffline(await readSnapshot(options.snapshot), rules, config, selection)
+    : await withScanSession(options.dbname, async (session, spinner) => {
+      let { snapshot: collected } = await collectWithSession(session, spinner, sampleMs);
+      if (options.exact) {
+        spinner.update('measuring bloat with pgstattuple');
+        collected = await withExactBloat(session, collected, ruleOption(rules, config, 'table-bloat', 'minTableBytes'), ruleOption(rules, config, 'index-bloat', 'minIndexBytes'));
+      }
+      const found = analyze(collected, rules, config, selection);
+      spinner.update('checking proposals against the planner');
+      const minCostReduction = ruleOption(rules, config, 'missing-index', 'minCostReduction');
+      const findings = await verifyFindings(session, collected, found.findings, { minCostReduction });
+      return { snapshot: collected, analysis: { ...found, findings } };
+    });
+  const report = buildReport(snapshot, analysis, { startedAt, durationMs: Date.now() - startedAt.getTime() });
+  return { report, failOn: config.failOn };
+}
+
+/** A numeric rule option as configured, else the rule's default (0 when neither exists). */
+function ruleOption(rules: readonly RuleDefinition[], config: Config, rule: string, option: string): number {
+  return Number(config.rules[rule]?.options[option] ?? rules.find((r) => r.id === rule)?.options[option] ?? 0);
+}
+
+function analyzeOffline(snapshot: Snapshot, rules: readonly RuleDefinition[], config: Config, selection: Selection): { snapshot: Snapshot; analysis: Analysis } {
+  return { snapshot, analysis: analyze(snapshot, rules, config, selection) };
+}
+
