@@ -79,3 +79,19 @@ async function snapshotOf(url: string): Promise<Snapshot> {
     await session.close();
   }
 }
+
+/**
+ * Loads `fixture` into a fresh database, runs every action of `rule`'s findings (manual
+ * ones too: their SQL is runnable advice), rescans, and drops the database. Tests assert
+ * how many findings there were and that none are left.
+ */
+export async function fixAndRescan(fixture: string, rule: string): Promise<{ before: number; after: Analysis['findings'] }> {
+  const copy = await createDatabase(fixture);
+  try {
+    const before = (await copy.scan([rule])).findings;
+    for (const action of before.flatMap((finding) => finding.actions)) await copy.run(action.sql);
+    return { before: before.length, after: (await copy.scan([rule])).findings };
+  } finally {
+    await copy.drop();
+  }
+}

@@ -3,7 +3,7 @@ import { analyze } from '../../src/analyze/engine.js';
 import { loadRules } from '../../src/analyze/registry.js';
 import type { Snapshot } from '../../src/collect/snapshot.js';
 import { EMPTY_CONFIG } from '../../src/config/load.js';
-import { createDatabase, type TestDatabase } from '../helpers/db.js';
+import { createDatabase, fixAndRescan, type TestDatabase } from '../helpers/db.js';
 import { findingsOf } from '../helpers/findings.js';
 
 const table = (name: string, sql: string) => ({ severity: 'warning', schema: 'app', table: name, name: null, columns: [], sql: [sql] });
@@ -59,14 +59,6 @@ describe('autovacuum-disabled', () => {
   });
 
   it('is cleared by its own fix', async () => {
-    const copy = await createDatabase('autovacuum-disabled');
-    try {
-      const before = (await copy.scan(['autovacuum-disabled'])).findings;
-      expect(before).toHaveLength(6);
-      for (const action of before.flatMap((f) => f.actions)) await copy.run(action.sql);
-      expect((await copy.scan(['autovacuum-disabled'])).findings).toEqual([]);
-    } finally {
-      await copy.drop();
-    }
+    expect(await fixAndRescan('autovacuum-disabled', 'autovacuum-disabled')).toEqual({ before: 6, after: [] });
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDatabase, type TestDatabase } from '../helpers/db.js';
+import { createDatabase, fixAndRescan, type TestDatabase } from '../helpers/db.js';
 import { findingsOf } from '../helpers/findings.js';
 
 const analyze = (name: string, severity = 'warning') => ({ severity, schema: 'app', table: name, name: null, columns: [], sql: [`ANALYZE app.${name};`] });
@@ -41,14 +41,6 @@ describe('stale-statistics', () => {
   });
 
   it('is cleared by its own fix', async () => {
-    const copy = await createDatabase('stale-statistics');
-    try {
-      const before = (await copy.scan(['stale-statistics'])).findings;
-      expect(before).toHaveLength(4);
-      for (const action of before.flatMap((f) => f.actions)) await copy.run(action.sql);
-      expect((await copy.scan(['stale-statistics'])).findings).toEqual([]);
-    } finally {
-      await copy.drop();
-    }
+    expect(await fixAndRescan('stale-statistics', 'stale-statistics')).toEqual({ before: 4, after: [] });
   });
 });

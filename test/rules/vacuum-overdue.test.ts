@@ -3,7 +3,7 @@ import { analyze } from '../../src/analyze/engine.js';
 import { loadRules } from '../../src/analyze/registry.js';
 import type { Snapshot } from '../../src/collect/snapshot.js';
 import { EMPTY_CONFIG } from '../../src/config/load.js';
-import { createDatabase, type TestDatabase } from '../helpers/db.js';
+import { createDatabase, fixAndRescan, type TestDatabase } from '../helpers/db.js';
 import { findingsOf } from '../helpers/findings.js';
 
 const vacuum = (table: string) => `VACUUM (ANALYZE, VERBOSE) app.${table};`;
@@ -85,14 +85,6 @@ describe('vacuum-overdue', () => {
   });
 
   it('is cleared by its own fix', async () => {
-    const copy = await createDatabase('vacuum-overdue');
-    try {
-      const before = (await copy.scan(['vacuum-overdue'])).findings;
-      expect(before).toHaveLength(3);
-      for (const action of before.flatMap((f) => f.actions)) await copy.run(action.sql);
-      expect((await copy.scan(['vacuum-overdue'])).findings).toEqual([]);
-    } finally {
-      await copy.drop();
-    }
+    expect(await fixAndRescan('vacuum-overdue', 'vacuum-overdue')).toEqual({ before: 3, after: [] });
   });
 });
