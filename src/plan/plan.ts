@@ -50,13 +50,45 @@ export function buildPlan(findings: readonly Finding[]): Plan {
       drafts.set(action.sql, draft);
     }
   }
-  const { kept, held } = holdBackUnsafeDrops([...drafts.values()]);
+  const { kept, held } = holdBackUnsafeDrops(mergePrefixBuilds([...drafts.values()]));
   const order = (a: Draft, b: Draft) =>
     ORDER[a.action.kind] - ORDER[b.action.kind] || maintenanceOrder(a, b) || a.position - b.position;
   return {
     steps: kept.sort(order).map((draft) => ({ action: draft.action, findings: draft.reasons.map((r) => r.finding) })),
     held,
   };
+}
+
+/** What a single-statement index build creates, from the finding that proposed it. */
+function builtIndex(draft: Draft): { table: string; columns: readonly string[] } | null {
+  const { finding, action } = draft.reasons[0] ?? {};
+  if (!finding || !action || action.kind !== 'create-index' || finding.actions.length !== 1) return null;
+  if (!action.sql.startsWith('CREATE INDEX CONCURRENTLY') || action.sql.includes(' WHERE ')) return null;
+  const { schema, table, columns } = finding.target;
+  return schema && table && columns.length ? { table: JSON.stringify([schema, table]), columns } : null;
+}
+
+/**
+ * Two rules can propose indexes on one table where one serves both: missing-fk-index
+ * wants (owner_id), missing-index (owner_id, type_id, uploaded_at), which leads with it and
+ * so serves the FK checks too. A plain build whose columns lead another planned plain
+ * build on the same table is folded into it: its findings move to the longer index.
+ */
+function mergePrefixBuilds(drafts: Draft[]): Draft[] {
+  const builds = drafts.flatMap((draft) => {
+    const index = builtIndex(draft);
+    return index ? [{ draft, index }] : [];
+  });
+  const folded = new Set<Draft>();
+  for (const short of builds) {
+    const longer = builds.find((long) => long !== short && !folded.has(long.draft) && long.index.table === short.index.table
+      && long.index.columns.length > short.index.columns.length
+      && short.index.columns.every((column, i) => long.index.columns[i] === column));
+    if (!longer) continue;
+    longer.draft.reasons.push(...short.draft.reasons.map(({ finding }) => ({ finding, action: longer.draft.action })));
+    folded.add(short.draft);
+  }
+  return drafts.filter((draft) => !folded.has(draft));
 }
 
 const WRAPAROUND_RULE = 'xid-wraparound';

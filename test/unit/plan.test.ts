@@ -105,3 +105,22 @@ describe('lockImpact', () => {
     expect(['ACCESS EXCLUSIVE', 'something new'].map(lockImpact)).toEqual(['blocks reads and writes', 'blocks reads and writes']);
   });
 });
+
+describe('buildPlan with overlapping index proposals', () => {
+  const build = (rule: string, columns: string[], sql: string): Finding => ({
+    rule, severity: 'warning', title: rule, message: rule, fingerprint: `${rule}:${columns}`, evidence: {},
+    target: target(rule === 'missing-fk-index' ? 'constraint' : 'table', { schema: 'app', table: 'documents', columns }),
+    actions: [{ kind: 'create-index', sql, transactional: false, lock: 'SHARE UPDATE EXCLUSIVE' }],
+  });
+
+  it('builds one index when another planned index leads with the same columns', () => {
+    const fk = build('missing-fk-index', ['owner_id'], 'CREATE INDEX CONCURRENTLY IF NOT EXISTS documents_owner_id_idx ON app.documents (owner_id);');
+    const advised = build('missing-index', ['owner_id', 'type_id'], 'CREATE INDEX CONCURRENTLY IF NOT EXISTS documents_owner_id_type_id_idx ON app.documents (owner_id, type_id);');
+    const other = build('missing-index', ['type_id'], 'CREATE INDEX CONCURRENTLY IF NOT EXISTS documents_type_id_idx ON app.documents (type_id);');
+    const plan = buildPlan([fk, advised, other]);
+    expect(plan.steps.map((step) => [step.action.sql, step.findings.map((f) => f.rule)])).toEqual([
+      ['CREATE INDEX CONCURRENTLY IF NOT EXISTS documents_owner_id_type_id_idx ON app.documents (owner_id, type_id);', ['missing-index', 'missing-fk-index']],
+      ['CREATE INDEX CONCURRENTLY IF NOT EXISTS documents_type_id_idx ON app.documents (type_id);', ['missing-index']],
+    ]);
+  });
+});
