@@ -1,6 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
+import { applyCommand } from './commands/apply.js';
 import { demoCommand } from './commands/demo.js';
 import { PLAN_FORMATS, planCommand } from './commands/plan.js';
+import { MIGRATION_TOOLS } from './plan/migration.js';
 import { rulesCommand } from './commands/rules.js';
 import { FAIL_ON_LEVELS, SCAN_FORMATS, scanCommand, type ScanOptions } from './commands/scan.js';
 import { snapshotCommand } from './commands/snapshot.js';
@@ -43,12 +45,27 @@ function program(setExit: (code: number) => void): Command {
     .option('-d, --dbname <conn>', 'connection URL or libpq keyword string')
     .option('--only <ids>', 'only the actions of these rules (comma-separated)', collect)
     .addOption(new Option('--format <format>', 'output format').choices(PLAN_FORMATS).default('sql'))
-    .option('--output <file>', 'write the plan to a file instead of stdout')
+    .option('--output <file>', 'write the plan to a file instead of stdout (a directory for golang-migrate)')
+    .addOption(new Option('--migration-tool <tool>', 'write the plan as a migration for this tool').choices(MIGRATION_TOOLS).default('plain'))
     .option('--config <file>', 'configuration file (default: .perfaudit.yml if present)')
     .option('--snapshot <file>', 'plan from a snapshot file instead of a database')
     .option('--exact', 'measure bloat with pgstattuple where installed')
     .action(function (this: Command) {
       return run(() => planCommand(this.opts()))();
+    });
+
+  cli.command('apply')
+    .description('run the safe fix actions of a fresh scan: index builds and drops, VACUUM, ANALYZE (one statement at a time, with retries)')
+    .option('-d, --dbname <conn>', 'connection URL or libpq keyword string')
+    .option('--only <ids>', 'only the actions of these rules (comma-separated; unused-index drops need it)', collect)
+    .option('--yes', 'run without asking (required without a terminal)')
+    .option('--dry-run', 'print the statements it would run, and run none')
+    .option('--lock-timeout <duration>', 'lock_timeout per statement', '5s')
+    .option('--max-retries <n>', 'retries after a lock timeout, with growing back-off', '5')
+    .option('--log <file>', 'write a JSON line per statement: timing and outcome')
+    .option('--config <file>', 'configuration file (default: .perfaudit.yml if present)')
+    .action(function (this: Command) {
+      return run(() => applyCommand(this.opts()))();
     });
 
   cli.command('snapshot')
