@@ -2,6 +2,7 @@ import { appendFile, writeFile } from 'node:fs/promises';
 import type { ConnectionSettings } from '../connect/options.js';
 import { openSession, tagged, type Session } from '../connect/session.js';
 import type { PlanStep } from '../plan/plan.js';
+import { watchProgress, type WatchedKind } from './progress.js';
 import { createdIndex, droppedIndex, qualifyIndex, type IndexRef } from './sql-names.js';
 
 export type Outcome = 'done' | 'skipped' | 'failed' | 'lock-timeout';
@@ -91,15 +92,24 @@ export async function executeSteps(settings: ConnectionSettings, steps: readonly
     if (options.log) await appendFile(options.log, `${JSON.stringify(entry)}\n`);
   };
 
-  /** Runs one statement with the lock-timeout retries; reports how it went. */
-  const runStatement = async (sql: string, created: IndexRef | undefined): Promise<LogEntry> => {
+  /**
+   * Runs one statement with the lock-timeout retries; reports how it went. For index
+   * builds and VACUUM (`watch`), a second connection reports progress while it runs.
+   */
+  const runStatement = async (sql: string, created: IndexRef | undefined, watch?: { kind: WatchedKind; prefix: string }): Promise<LogEntry> => {
     const startedAt = new Date();
     let attempts = 0;
     for (;;) {
       attempts++;
+      // backendPid is the executing session's (taken once per connection, see pidOf).
+      const watcher = watch ? watchProgress(settings, backendPid, watch.kind, watch.prefix) : undefined;
       try {
         running = true;
-        await session.client.query(tagged(sql));
+        try {
+          await session.client.query(tagged(sql));
+        } finally {
+          await watcher?.stop(); // the statement ended, either way: stop polling
+        }
         running = false;
         return { sql, startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), outcome: 'done', attempts };
       } catch (error) {
@@ -149,7 +159,9 @@ export async function executeSteps(settings: ConnectionSettings, steps: readonly
         continue;
       }
       const created = step.action.kind === 'create-index' ? createdIndex(step.action.sql) : undefined;
-      const entry = await runStatement(step.action.sql, created);
+      const kind = step.action.kind;
+      const watch = kind === 'create-index' || kind === 'vacuum' ? { kind, prefix: `[${i + 1}/${steps.length}]` } : undefined;
+      const entry = await runStatement(step.action.sql, created, watch);
       await record(entry);
       const seconds = (entry.durationMs / 1000).toFixed(1);
       options.say(entry.outcome === 'done' ? `${label} done in ${seconds} s`

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { parseStatements } from '../parse/statements.js';
 import { lockImpact } from '../report/sql.js';
 import type { Plan, PlanStep } from './plan.js';
@@ -19,6 +20,9 @@ export interface MigrationContext {
 }
 
 const LOCK_TIMEOUT = "SET lock_timeout = '5s';";
+// For the one-statement-per-file tools: a SET in the same file would be sent in the same
+// query as the statement (an implicit transaction that CONCURRENTLY refuses), so say it instead.
+const LOCK_TIMEOUT_NOTE = "-- Set lock_timeout (e.g. '5s') for the migration role or in the connection URL (options=-c lock_timeout=5s): a SET here would share the statement's query.";
 const RERUN_NOTE = [
   '-- Re-runs: every statement uses IF [NOT] EXISTS. A failed CREATE INDEX CONCURRENTLY leaves',
   '-- an INVALID index that IF NOT EXISTS would then skip; this tool cannot run psql meta-commands',
@@ -32,8 +36,10 @@ const RERUN_NOTE = [
  * the headers their tool needs to run statements outside a transaction, and a down
  * migration made of every action's undo, in reverse order. Pure: nothing is written.
  *
- * Paths: `plain`, `goose`, `dbmate` return one file at `output`; `flyway` returns
- * `output` and `output.conf`; `golang-migrate` returns names relative to the output directory.
+ * Paths: `plain`, `goose` return one file at `output`; `flyway` returns `output` and
+ * `output.conf`; `golang-migrate` returns names relative to the output directory; `dbmate`
+ * returns one file per statement inside the `output` directory (or, without `output`,
+ * one text with them all, each under a `-- file:` line).
  */
 export async function migrationFiles(tool: MigrationTool, plan: Plan, context: MigrationContext, output: string): Promise<MigrationFile[]> {
   const runnable = plan.steps.filter((step) => step.action.kind !== 'manual');
@@ -59,23 +65,7 @@ export async function migrationFiles(tool: MigrationTool, plan: Plan, context: M
         ]),
       }];
     case 'dbmate':
-      return [{
-        path: output,
-        content: lines([
-          '-- migrate:up transaction:false',
-          heading,
-          '-- dbmate sends a block as ONE query; PostgreSQL runs a multi-statement query as an implicit',
-          '-- transaction, which CONCURRENTLY refuses. With more than one statement below, split them into',
-          '-- one migration each (or use the plain psql script).',
-          ...RERUN_NOTE,
-          LOCK_TIMEOUT,
-          ...body(plan),
-          '',
-          '-- migrate:down transaction:false',
-          LOCK_TIMEOUT,
-          ...undos,
-        ]),
-      }];
+      return dbmate(runnable, heading, output);
     case 'flyway':
       return [
         { path: output, content: lines([heading, '-- Flyway runs this outside a transaction (executeInTransaction=false in the .sql.conf).', ...RERUN_NOTE, LOCK_TIMEOUT, ...body(plan)]) },
@@ -126,17 +116,44 @@ function body(plan: Plan): string[] {
 function golangMigrate(steps: readonly PlanStep[], heading: string): MigrationFile[] {
   return steps.flatMap((step, index) => {
     const base = `${String(index + 1).padStart(4, '0')}_perfaudit_${step.action.kind.replace(/\W/g, '_')}`;
-    const note = '-- golang-migrate: one statement per file; the postgres driver must run SET and it separately (x-multi-statement=true), as CONCURRENTLY refuses an implicit transaction.';
+    const note = '-- golang-migrate: one statement per file, as CONCURRENTLY refuses the implicit transaction of a multi-statement query.';
     return [
-      { path: `${base}.up.sql`, content: lines([heading, note, ...RERUN_NOTE, LOCK_TIMEOUT, '', ...describe(step), step.action.sql]) },
+      { path: `${base}.up.sql`, content: lines([heading, note, LOCK_TIMEOUT_NOTE, ...RERUN_NOTE, '', ...describe(step), step.action.sql]) },
       {
         path: `${base}.down.sql`,
         content: lines(step.action.undo
-          ? [heading, LOCK_TIMEOUT, `-- undo of: ${oneLine(step.action.sql)}`, step.action.undo]
+          ? [heading, LOCK_TIMEOUT_NOTE, `-- undo of: ${oneLine(step.action.sql)}`, step.action.undo]
           : [heading, `-- no undo for: ${oneLine(step.action.sql)}`]),
       },
     ];
   });
+}
+
+/**
+ * dbmate sends each up/down section as ONE query, which PostgreSQL runs as an implicit
+ * transaction that CONCURRENTLY refuses: so one migration per statement, each section
+ * holding that statement alone (no SET beside it).
+ */
+function dbmate(steps: readonly PlanStep[], heading: string, output: string): MigrationFile[] {
+  const note = '-- dbmate: one statement per file, as dbmate sends a section as one query (an implicit transaction, which CONCURRENTLY refuses).';
+  const files = steps.map((step, index) => ({
+    path: `${String(index + 1).padStart(4, '0')}_perfaudit_${step.action.kind.replace(/\W/g, '_')}.sql`,
+    content: lines([
+      '-- migrate:up transaction:false',
+      heading,
+      note,
+      LOCK_TIMEOUT_NOTE,
+      ...RERUN_NOTE,
+      ...describe(step),
+      step.action.sql,
+      '',
+      '-- migrate:down transaction:false',
+      ...(step.action.undo ? [`-- undo of: ${oneLine(step.action.sql)}`, step.action.undo] : [`-- no undo for: ${oneLine(step.action.sql)}`]),
+    ]),
+  }));
+  if (output) return files.map((file) => ({ ...file, path: join(output, file.path) }));
+  // On stdout: every file, each under the name to save it as.
+  return [{ path: '', content: files.length > 0 ? files.map((file) => `-- file: ${file.path}\n${file.content}`).join('\n') : lines([heading, '-- nothing to do']) }];
 }
 
 function describe(step: PlanStep): string[] {

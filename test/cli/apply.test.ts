@@ -44,7 +44,8 @@ describe('perfaudit apply (CLI)', () => {
     expect(after.filter((f) => f.actions.some((a) => a.kind === 'create-index' || a.kind === 'drop-index'))).toEqual([]);
     expect(await rowCounts(db)).toEqual(before);
     const lines = readFileSync(log, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
-    const steps = result.stderr.split('\n').filter((line) => /^\[\d+\/\d+\]/.test(line)).length;
+    // Step lines only, not the `[i/n]   building index: …` progress lines.
+    const steps = result.stderr.split('\n').filter((line) => /^\[\d+\/\d+\] \S/.test(line)).length;
     expect(steps).toBeGreaterThan(1);
     // One line per plan statement, plus one per invalid leftover it dropped first.
     expect(lines.length).toBe(steps + (result.stderr.match(/dropped the invalid index/g)?.length ?? 0));
@@ -159,5 +160,21 @@ describe('perfaudit apply (CLI)', () => {
     } finally {
       await admin.end();
     }
+  }, 120_000);
+
+  it('reports the progress of a long index build on stderr (no terminal: plain lines)', async () => {
+    const db = await fresh();
+    await db.run(`CREATE SCHEMA app;
+      CREATE TABLE app.parents (id bigint PRIMARY KEY);
+      INSERT INTO app.parents SELECT g FROM generate_series(1, 1000) g;
+      CREATE TABLE app.children (id bigint PRIMARY KEY, parent_id bigint NOT NULL REFERENCES app.parents);
+      ALTER TABLE app.children DISABLE TRIGGER ALL;
+      INSERT INTO app.children SELECT g, 1 + g % 1000 FROM generate_series(1, 2000000) g;
+      ALTER TABLE app.children ENABLE TRIGGER ALL;
+      ANALYZE;`);
+    const result = await runCli(['apply', '-d', db.url, '--only', 'missing-fk-index', '--yes'], FAST);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/^\[1\/1\] {3}building index: .+$/m);
+    expect(result.stderr).toMatch(/\[1\/1\] CREATE INDEX CONCURRENTLY .* done in/);
   }, 120_000);
 });

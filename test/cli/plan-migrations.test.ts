@@ -70,14 +70,25 @@ describe('perfaudit plan --migration-tool', () => {
     expect(up).toContain('cannot run psql meta-commands');
   });
 
-  it('dbmate: up and down without a transaction', async () => {
-    const file = join(tmp, 'dbmate.sql');
-    await plan('dbmate', file);
-    const text = await readFile(file, 'utf8');
-    expect(text.startsWith('-- migrate:up transaction:false\n')).toBe(true);
-    const [up = '', down = ''] = text.split('\n-- migrate:down transaction:false\n');
-    expect(await statementsOf(up)).toEqual(["SET lock_timeout = '5s';", ...sqls()]);
-    expect(await statementsOf(down)).toEqual(["SET lock_timeout = '5s';", ...undos()]);
+  it('dbmate: a directory of numbered migrations, one statement per up and down, no SET beside it', async () => {
+    const dir = join(tmp, 'dbmate');
+    await plan('dbmate', dir);
+    const names = (await readdir(dir)).sort();
+    const runnable = steps.filter((step) => step.kind !== 'manual');
+    const base = (step: JsonStep, i: number) => `${String(i + 1).padStart(4, '0')}_perfaudit_${step.kind.replace('-', '_')}`;
+    expect(names).toEqual(runnable.map((step, i) => `${base(step, i)}.sql`));
+    for (const [i, step] of runnable.entries()) {
+      const text = await readFile(join(dir, `${base(step, i)}.sql`), 'utf8');
+      expect(text.startsWith('-- migrate:up transaction:false\n')).toBe(true);
+      const [up = '', down = ''] = text.split('\n-- migrate:down transaction:false\n');
+      expect(await statementsOf(up)).toEqual([step.sql]);
+      expect(await statementsOf(down)).toEqual(step.undo ? [step.undo] : []);
+      expect(up).toContain('lock_timeout');
+    }
+    // Without --output: all of them on stdout, each under its file name.
+    const result = await runCli(['plan', '-d', db.url, '--only', 'missing-fk-index,duplicate-index', '--migration-tool', 'dbmate']);
+    expect(result.code).toBe(0);
+    expect(result.stdout.match(/^-- file: \d{4}_perfaudit_\w+\.sql$/gm)).toHaveLength(runnable.length);
   });
 
   it('golang-migrate: a directory of numbered up/down pairs, one statement each', async () => {
@@ -91,9 +102,9 @@ describe('perfaudit plan --migration-tool', () => {
     }).sort());
     for (const [i, step] of runnable.entries()) {
       const base = `${String(i + 1).padStart(4, '0')}_perfaudit_${step.kind.replace('-', '_')}`;
-      expect(await statementsOf(await readFile(join(dir, `${base}.up.sql`), 'utf8'))).toEqual(["SET lock_timeout = '5s';", step.sql]);
+      expect(await statementsOf(await readFile(join(dir, `${base}.up.sql`), 'utf8'))).toEqual([step.sql]);
       const down = await readFile(join(dir, `${base}.down.sql`), 'utf8');
-      expect(await statementsOf(down)).toEqual(step.undo ? ["SET lock_timeout = '5s';", step.undo] : []);
+      expect(await statementsOf(down)).toEqual(step.undo ? [step.undo] : []);
       if (!step.undo) expect(down).toContain('-- no undo for:');
     }
   });
