@@ -78,12 +78,8 @@ describe('perfaudit apply (CLI)', () => {
 
   it('waits out a conflicting lock with retries and then succeeds, leaving no invalid index', async () => {
     const db = await fresh('missing-fk-index');
-    const holder = new pg.Client({ connectionString: db.url });
-    holder.on('error', () => undefined);
-    await holder.connect();
+    const holder = await lockFeatures(db.url);
     try {
-      await holder.query('BEGIN');
-      await holder.query('LOCK TABLE app.features IN SHARE MODE');
       const log = join(dir, 'lock.jsonl');
       const applying = runCli(['apply', '-d', db.url, '--only', 'missing-fk-index', '--yes', '--lock-timeout', '200ms', '--max-retries', '8', '--log', log], FAST);
       await new Promise((resolve) => setTimeout(resolve, 3000));
@@ -104,12 +100,8 @@ describe('perfaudit apply (CLI)', () => {
 
   it('gives up after --max-retries lock timeouts, reports it and exits 1', async () => {
     const db = await fresh('missing-fk-index');
-    const holder = new pg.Client({ connectionString: db.url });
-    holder.on('error', () => undefined);
-    await holder.connect();
+    const holder = await lockFeatures(db.url);
     try {
-      await holder.query('BEGIN');
-      await holder.query('LOCK TABLE app.features IN SHARE MODE');
       const log = join(dir, 'giveup.jsonl');
       const result = await runCli(['apply', '-d', db.url, '--only', 'missing-fk-index', '--yes', '--lock-timeout', '100ms', '--max-retries', '2', '--log', log], FAST);
       expect(result.code).toBe(1);
@@ -178,3 +170,13 @@ describe('perfaudit apply (CLI)', () => {
     expect(result.stderr).toMatch(/\[1\/1\] CREATE INDEX CONCURRENTLY .* done in/);
   }, 120_000);
 });
+
+/** A second session holding SHARE on app.features, which CREATE INDEX CONCURRENTLY waits for. */
+async function lockFeatures(url: string): Promise<pg.Client> {
+  const holder = new pg.Client({ connectionString: url });
+  holder.on('error', () => undefined);
+  await holder.connect();
+  await holder.query('BEGIN');
+  await holder.query('LOCK TABLE app.features IN SHARE MODE');
+  return holder;
+}
