@@ -3,11 +3,13 @@
  * engine. A rule is metadata plus a pure `check(snapshot, options)`.
  */
 import type { Snapshot } from './collect/snapshot.js';
+import type { Migration } from './migrate/migration.js';
 
 export type { Snapshot } from './collect/snapshot.js';
+export type { Migration, MigrationStatement, MigrationTable } from './migrate/migration.js';
 
 export type Severity = 'critical' | 'warning' | 'info';
-export type Category = 'indexes' | 'queries' | 'maintenance' | 'schema';
+export type Category = 'indexes' | 'queries' | 'maintenance' | 'schema' | 'migrations';
 export type TargetKind = 'table' | 'index' | 'constraint' | 'sequence' | 'query' | 'database';
 export type ActionKind = 'create-index' | 'drop-index' | 'reindex' | 'vacuum' | 'analyze' | 'alter-table' | 'manual';
 
@@ -51,20 +53,27 @@ export interface FindingDraft {
   readonly actions: readonly Action[];
 }
 
+/** What a migration rule returns: a finding at a statement of the migration. */
+export interface MigrationFindingDraft extends FindingDraft {
+  /** 1-based line of the statement in the migration file. */
+  readonly line: number;
+}
+
 export interface Finding extends FindingDraft {
   readonly rule: string;
   readonly severity: Severity;
   readonly title: string;
   readonly fingerprint: string;
+  /** Where a migration finding is: the migration file and the statement's line. */
+  readonly location?: { readonly file: string; readonly line: number } | undefined;
 }
 
 export type RuleOptions = Readonly<Record<string, number | string | boolean>>;
 
-export interface RuleDefinition<O extends RuleOptions = RuleOptions> {
+interface RuleMeta<O extends RuleOptions> {
   /** Kebab-case, stable forever. */
   readonly id: string;
   readonly title: string;
-  readonly category: Category;
   readonly severity: Severity;
   /** Extensions the rule needs on the server; missing ones make the engine skip it. */
   readonly requires: readonly string[];
@@ -72,15 +81,37 @@ export interface RuleDefinition<O extends RuleOptions = RuleOptions> {
   readonly options: O;
   /** Runbook: what is wrong, why it hurts, how it is detected, the fix, the limits. */
   readonly docs: string;
+}
+
+/** A rule over the database snapshot (`scan`, and the schema a migration leaves). */
+export interface RuleDefinition<O extends RuleOptions = RuleOptions> extends RuleMeta<O> {
+  readonly category: Exclude<Category, 'migrations'>;
   /** Why the rule cannot judge this snapshot (e.g. statistics too young); null to run. */
   // Method syntax on purpose: it lets a rule with typed options stand in a list of rules.
   skipReason?(snapshot: Snapshot, options: O): string | null;
   check(snapshot: Snapshot, options: O): readonly FindingDraft[];
 }
 
+/** A rule over the statements of a migration file (`check-migrations`): lock hazards. */
+export interface MigrationRuleDefinition<O extends RuleOptions = RuleOptions> extends RuleMeta<O> {
+  readonly category: 'migrations';
+  checkMigration(migration: Migration, options: O): readonly MigrationFindingDraft[];
+}
+
+export type AnyRule = RuleDefinition | MigrationRuleDefinition;
+
 /** Declares a rule; the identity function that gives rule modules their types. */
 export function defineRule<O extends RuleOptions>(rule: RuleDefinition<O>): RuleDefinition<O> {
   return rule;
+}
+
+/** Declares a migration rule. */
+export function defineMigrationRule<O extends RuleOptions>(rule: MigrationRuleDefinition<O>): MigrationRuleDefinition<O> {
+  return rule;
+}
+
+export function isMigrationRule(rule: AnyRule): rule is MigrationRuleDefinition {
+  return rule.category === 'migrations';
 }
 
 /** A target with the fields a kind does not use set to null. */

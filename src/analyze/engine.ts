@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Config, IgnoreEntry } from '../config/load.js';
 import { UsageError } from '../errors.js';
-import type { Finding, FindingDraft, RuleDefinition, Severity, Snapshot, Target } from '../rule.js';
+import { isMigrationRule, type AnyRule, type Finding, type FindingDraft, type RuleDefinition, type Severity, type Snapshot, type Target } from '../rule.js';
 
 export interface Selection {
   /** Only these rule ids (`--rules`). */
@@ -29,11 +29,12 @@ export const SEVERITY_RANK: Readonly<Record<Severity, number>> = { critical: 3, 
  * severity overrides, ignores and the schema filter. A rule whose requirements the
  * server lacks, or that cannot judge this snapshot, is listed as skipped with the reason.
  */
-export function analyze(snapshot: Snapshot, rules: readonly RuleDefinition[], config: Config, selection: Selection = {}): Analysis {
+export function analyze(snapshot: Snapshot, rules: readonly AnyRule[], config: Config, selection: Selection = {}): Analysis {
   checkSelection(rules, selection);
   const findings: Finding[] = [];
   const skipped: Skipped[] = [];
   for (const rule of rules) {
+    if (isMigrationRule(rule)) continue;
     const settings = config.rules[rule.id];
     if (selection.only && !selection.only.includes(rule.id)) continue;
     if (selection.exclude?.includes(rule.id) || settings?.enabled === false) continue;
@@ -52,7 +53,7 @@ export function analyze(snapshot: Snapshot, rules: readonly RuleDefinition[], co
 }
 
 /** Rejects unknown rule ids in `--rules` / `--exclude-rules`, before any work is done. */
-export function checkSelection(rules: readonly RuleDefinition[], selection: Selection): void {
+export function checkSelection(rules: readonly AnyRule[], selection: Selection): void {
   const known = new Set(rules.map((rule) => rule.id));
   for (const id of [...(selection.only ?? []), ...(selection.exclude ?? [])]) {
     if (!known.has(id)) throw new UsageError(`unknown rule "${id}" (see perfaudit rules)`);

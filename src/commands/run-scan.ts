@@ -8,7 +8,7 @@ import type { Snapshot } from '../collect/snapshot.js';
 import { loadConfig, type Config, type FailOn } from '../config/load.js';
 import { UsageError } from '../errors.js';
 import { buildReport, type Report } from '../report/report.js';
-import type { RuleDefinition } from '../rule.js';
+import type { AnyRule } from '../rule.js';
 import { idList } from './output.js';
 import { collectWithSession, withScanSession } from './source.js';
 
@@ -58,11 +58,11 @@ export async function runScan(options: ScanInput): Promise<{ report: Report; fai
 }
 
 /** A numeric rule option as configured, else the rule's default (0 when neither exists). */
-function ruleOption(rules: readonly RuleDefinition[], config: Config, rule: string, option: string): number {
+function ruleOption(rules: readonly AnyRule[], config: Config, rule: string, option: string): number {
   return Number(config.rules[rule]?.options[option] ?? rules.find((r) => r.id === rule)?.options[option] ?? 0);
 }
 
-function analyzeOffline(snapshot: Snapshot, rules: readonly RuleDefinition[], config: Config, selection: Selection): { snapshot: Snapshot; analysis: Analysis } {
+function analyzeOffline(snapshot: Snapshot, rules: readonly AnyRule[], config: Config, selection: Selection): { snapshot: Snapshot; analysis: Analysis } {
   return { snapshot, analysis: analyze(snapshot, rules, config, selection) };
 }
 

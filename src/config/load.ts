@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { UsageError } from '../errors.js';
-import type { RuleDefinition, Severity } from '../rule.js';
+import type { AnyRule, Severity } from '../rule.js';
 
 export type FailOn = Severity | 'none';
 
@@ -35,7 +35,7 @@ const FAIL_ON = [...SEVERITIES, 'none'];
  * Every mistake is an error naming the file and line: unknown keys, unknown rule ids,
  * unknown options and values of the wrong type.
  */
-export function loadConfig(file: string | undefined, rules: readonly RuleDefinition[]): Config {
+export function loadConfig(file: string | undefined, rules: readonly AnyRule[]): Config {
   const path = file ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
   if (!path) return EMPTY_CONFIG;
   let text: string;
@@ -47,7 +47,7 @@ export function loadConfig(file: string | undefined, rules: readonly RuleDefinit
   return parseConfig(text, path, rules);
 }
 
-export function parseConfig(text: string, file: string, rules: readonly RuleDefinition[]): Config {
+export function parseConfig(text: string, file: string, rules: readonly AnyRule[]): Config {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const fail = (node: Node | null | undefined, message: string): never => {
@@ -63,7 +63,7 @@ export function parseConfig(text: string, file: string, rules: readonly RuleDefi
 
 type Fail = (node: Node | null | undefined, message: string) => never;
 
-function readConfig(doc: Document, rules: readonly RuleDefinition[], fail: Fail): Config {
+function readConfig(doc: Document, rules: readonly AnyRule[], fail: Fail): Config {
   const root = doc.contents;
   if (root === null || (isScalar(root) && root.value === null)) return EMPTY_CONFIG;
   if (!isMap(root)) return fail(root, 'the config must be a mapping (rules:, ignore:, failOn:)');
@@ -79,7 +79,7 @@ function readConfig(doc: Document, rules: readonly RuleDefinition[], fail: Fail)
   return config;
 }
 
-function readRules(node: Node | null, rules: readonly RuleDefinition[], fail: Fail): Record<string, RuleConfig> {
+function readRules(node: Node | null, rules: readonly AnyRule[], fail: Fail): Record<string, RuleConfig> {
   if (!isMap(node)) return fail(node, 'rules: must map rule ids to settings');
   const result: Record<string, RuleConfig> = {};
   for (const pair of node.items) {
@@ -91,7 +91,7 @@ function readRules(node: Node | null, rules: readonly RuleDefinition[], fail: Fa
   return result;
 }
 
-function readRuleConfig(node: Node | null, rule: RuleDefinition, fail: Fail): RuleConfig {
+function readRuleConfig(node: Node | null, rule: AnyRule, fail: Fail): RuleConfig {
   if (!isMap(node)) return fail(node, `rules.${rule.id}: must be a mapping of settings`);
   let enabled: boolean | undefined;
   let severity: Severity | undefined;
@@ -112,7 +112,7 @@ function readRuleConfig(node: Node | null, rule: RuleDefinition, fail: Fail): Ru
   return { ...(enabled === undefined ? {} : { enabled }), ...(severity ? { severity } : {}), options };
 }
 
-function readIgnores(node: Node | null, rules: readonly RuleDefinition[], fail: Fail): IgnoreEntry[] {
+function readIgnores(node: Node | null, rules: readonly AnyRule[], fail: Fail): IgnoreEntry[] {
   if (!isSeq(node)) return fail(node, 'ignore: must be a list of entries like {rule: ID, table: schema.name}');
   return node.items.map((item) => {
     if (!isMap(item)) return fail(item as Node, 'each ignore entry must be a mapping (rule, table, index)');
