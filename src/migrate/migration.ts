@@ -35,6 +35,8 @@ export interface MigrationStatement {
 export interface MigrationTable {
   readonly schema: string;
   readonly name: string;
+  /** A partitioned table (CREATE INDEX CONCURRENTLY cannot build on its parent). */
+  readonly partitioned: boolean;
   /** Created by an earlier statement of the same file: exempt from lock hazards. */
   readonly newInFile: boolean;
   /** The statement rewrote the table (its relfilenode changed). */
