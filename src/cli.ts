@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { applyCommand } from './commands/apply.js';
+import { checkMigrationsCommand, type CheckMigrationsOptions } from './commands/check-migrations.js';
 import { demoCommand } from './commands/demo.js';
 import { PLAN_FORMATS, planCommand } from './commands/plan.js';
 import { MIGRATION_TOOLS } from './plan/migration.js';
@@ -66,6 +67,21 @@ function program(setExit: (code: number) => void): Command {
     .option('--config <file>', 'configuration file (default: .perfaudit.yml if present)')
     .action(function (this: Command) {
       return run(() => applyCommand(this.opts()))();
+    });
+
+  cli.command('check-migrations')
+    .description('apply migrations to an embedded PostgreSQL and report the lock hazards and schema problems of the new ones')
+    .argument('<paths...>', 'migration files or directories (a directory\'s .sql files in version order)')
+    .option('--since <file>', 'the last migration already deployed: it and earlier ones are applied but not checked')
+    .addOption(new Option('--format <format>', 'output format').choices(SCAN_FORMATS).default('text'))
+    .option('--output <file>', 'write the report to a file instead of stdout')
+    .option('--config <file>', 'configuration file (default: .perfaudit.yml if present)')
+    .option('--rules <ids>', 'only these rules (comma-separated)', collect)
+    .option('--exclude-rules <ids>', 'not these rules (comma-separated)', collect)
+    .addOption(new Option('--fail-on <level>', 'exit 1 when a finding is at or above this level (default warning)').choices(FAIL_ON_LEVELS))
+    .action(function (this: Command, paths: string[]) {
+      const options = this.opts<Omit<CheckMigrationsOptions, 'color'>>();
+      return run(() => checkMigrationsCommand(paths, { ...options, color: color && cli.opts<{ color: boolean }>().color }))();
     });
 
   cli.command('snapshot')

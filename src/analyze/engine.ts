@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Config, IgnoreEntry } from '../config/load.js';
 import { UsageError } from '../errors.js';
-import { isMigrationRule, type AnyRule, type Finding, type FindingDraft, type RuleDefinition, type Severity, type Snapshot, type Target } from '../rule.js';
+import { basename } from 'node:path';
+import { isMigrationRule, type AnyRule, type Finding, type FindingDraft, type Migration, type RuleDefinition, type Severity, type Snapshot, type Target } from '../rule.js';
 
 export interface Selection {
   /** Only these rule ids (`--rules`). */
@@ -34,10 +35,8 @@ export function analyze(snapshot: Snapshot, rules: readonly AnyRule[], config: C
   const findings: Finding[] = [];
   const skipped: Skipped[] = [];
   for (const rule of rules) {
-    if (isMigrationRule(rule)) continue;
     const settings = config.rules[rule.id];
-    if (selection.only && !selection.only.includes(rule.id)) continue;
-    if (selection.exclude?.includes(rule.id) || settings?.enabled === false) continue;
+    if (isMigrationRule(rule) || !isSelected(rule.id, selection) || settings?.enabled === false) continue;
     const options = { ...rule.options, ...settings?.options };
     const reason = missingRequirement(snapshot, rule) ?? rule.skipReason?.(snapshot, options) ?? null;
     if (reason) {
@@ -50,6 +49,32 @@ export function analyze(snapshot: Snapshot, rules: readonly AnyRule[], config: C
     }
   }
   return { findings: findings.sort(byImportance), skipped };
+}
+
+/**
+ * Runs the selected migration rules over one applied migration file, with the
+ * configuration applied as for `analyze`. Findings carry the file and line; their
+ * fingerprint names the file but never the line, so edits above a finding keep it.
+ */
+export function lintMigration(migration: Migration, rules: readonly AnyRule[], config: Config, selection: Selection = {}): Finding[] {
+  const findings: Finding[] = [];
+  for (const rule of rules) {
+    const settings = config.rules[rule.id];
+    if (!isMigrationRule(rule) || !isSelected(rule.id, selection) || settings?.enabled === false) continue;
+    for (const { line, ...draft } of rule.checkMigration(migration, { ...rule.options, ...settings?.options })) {
+      const finding = {
+        ...toFinding(rule, draft, settings?.severity),
+        location: { file: migration.file, line },
+        fingerprint: fingerprint(rule.id, draft.target, basename(migration.file)),
+      };
+      if (inSchemas(finding.target, selection.schemas) && !isIgnored(finding, config.ignore)) findings.push(finding);
+    }
+  }
+  return findings;
+}
+
+function isSelected(id: string, selection: Selection): boolean {
+  return (!selection.only || selection.only.includes(id)) && !selection.exclude?.includes(id);
 }
 
 /** Rejects unknown rule ids in `--rules` / `--exclude-rules`, before any work is done. */
@@ -73,7 +98,7 @@ function missingRequirement(snapshot: Snapshot, rule: RuleDefinition): string | 
   return `${name} is not installed in database ${snapshot.server.database}: ${preload}CREATE EXTENSION ${name};`;
 }
 
-function toFinding(rule: RuleDefinition, draft: FindingDraft, override: Severity | undefined): Finding {
+function toFinding(rule: AnyRule, draft: FindingDraft, override: Severity | undefined): Finding {
   return {
     rule: rule.id,
     severity: override ?? draft.severity ?? rule.severity,
@@ -90,8 +115,8 @@ function toFinding(rule: RuleDefinition, draft: FindingDraft, override: Severity
  * A finding's stable identity: a hash of the rule and the object's names, never oids or
  * measured values, so it survives restores and changing statistics.
  */
-export function fingerprint(rule: string, target: Target): string {
-  const identity = [rule, target.kind, target.schema, target.table, target.name, target.columns, target.query];
+export function fingerprint(rule: string, target: Target, file?: string): string {
+  const identity = [rule, target.kind, target.schema, target.table, target.name, target.columns, target.query, ...(file === undefined ? [] : [file])];
   return createHash('sha1').update(JSON.stringify(identity)).digest('hex');
 }
 

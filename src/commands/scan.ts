@@ -25,7 +25,7 @@ export async function scanCommand(options: ScanOptions): Promise<number> {
   return exitCode(report, options.failOn ?? failOn ?? 'warning');
 }
 
-function render(report: Report, options: ScanOptions): string {
+export function render(report: Report, options: { format: ScanFormat; output?: string; color: boolean }): string {
   switch (options.format) {
     case 'json': return renderJson(report);
     case 'sql': return renderSql(report);

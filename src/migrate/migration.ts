@@ -41,6 +41,9 @@ export interface MigrationTable {
   readonly newInFile: boolean;
   /** The statement rewrote the table (its relfilenode changed). */
   readonly rewritten: boolean;
-  /** Columns that had a validated `CHECK (column IS NOT NULL)` before the statement ran. */
+  /**
+   * Columns SET NOT NULL would not have to scan for, as the table stood before the
+   * statement ran: already NOT NULL, or with a validated `CHECK (column IS NOT NULL)`.
+   */
   readonly notNullChecked: readonly string[];
 }

@@ -31,7 +31,7 @@ export async function parseStatements(sql: string, source = 'SQL'): Promise<Pars
   try {
     tree = parseSync(sql) as { stmts?: RawStatement[] };
   } catch (error) {
-    throw new UsageError(`${source}: ${(error as Error).message}`);
+    throw new UsageError(`${source}${errorLine(sql, error)}: ${(error as Error).message}`);
   }
   // Locations are byte offsets into the UTF-8 text; a location skips leading comments.
   const bytes = Buffer.from(sql);
@@ -51,6 +51,13 @@ export async function parseStatements(sql: string, source = 'SQL'): Promise<Pars
       line: bytes.subarray(0, start).toString().split('\n').length + leadingNewlines(slice),
     };
   });
+}
+
+/** `:LINE` of a parse error, from libpg-query's 1-based byte cursor, when it has one. */
+function errorLine(sql: string, error: unknown): string {
+  const cursor = (error as { sqlDetails?: { cursorPosition?: number } }).sqlDetails?.cursorPosition;
+  if (!cursor) return '';
+  return `:${Buffer.from(sql).subarray(0, cursor - 1).toString().split('\n').length}`;
 }
 
 function leadingNewlines(text: string): number {

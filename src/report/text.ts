@@ -33,6 +33,7 @@ export function renderText(report: Report, options: { color: boolean }): string 
 
 function renderFinding(finding: Finding, c: ChalkInstance, paint: ChalkInstance): string[] {
   const lines = ['', `${paint('●')} ${c.bold(finding.title)} ${c.dim(`[${finding.rule}]`)}`, `  ${finding.message}`];
+  if (finding.location) lines.push(`  ${c.dim('at')} ${finding.location.file}:${finding.location.line}`);
   const evidence = Object.entries(finding.evidence).map(([key, value]) => `${c.dim(key)} ${formatValue(value)}`);
   if (evidence.length) lines.push(`  ${evidence.join(c.dim(' · '))}`);
   for (const action of finding.actions) {

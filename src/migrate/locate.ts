@@ -1,0 +1,33 @@
+import type { Finding } from '../rule.js';
+import type { Applied, Origin } from './apply.js';
+import type { CatalogObject } from './observe.js';
+
+/**
+ * The statement of `file` (the migration after which a schema finding first appeared)
+ * it comes from: the one that created the object it names, else the index it relies
+ * on, else its table; when the file created none of them (it dropped the index a
+ * foreign key used), its first statement on the finding's table, else its first.
+ */
+export function locate(finding: Finding, applied: Applied, file: string): Origin {
+  const { target } = finding;
+  const named = [
+    objectKey(applied.objects, target.kind === 'constraint' ? 'c' : 'r', target.schema, target.table, target.kind === 'table' ? target.table : target.name),
+    ...finding.actions.map((action) => action.dependsOn && objectKey(applied.objects, 'r', action.dependsOn.schema, target.table, action.dependsOn.name)),
+    objectKey(applied.objects, 'r', target.schema, target.table, target.table),
+  ];
+  for (const key of named) {
+    const origin = key && applied.origins.get(key);
+    if (origin && origin.file === file) return origin;
+  }
+  const statements = applied.migrations.find((migration) => migration.file === file)?.statements ?? [];
+  const statement = statements.find((s) => s.target?.schema === target.schema && s.target.name === target.table) ?? statements[0];
+  return { file, line: statement?.line ?? 1 };
+}
+
+function objectKey(objects: ReadonlyMap<string, CatalogObject>, prefix: 'r' | 'c', schema: string | null, table: string | null, name: string | null): string | undefined {
+  if (name === null) return undefined;
+  for (const [key, object] of objects) {
+    if (key.startsWith(prefix) && object.schema === schema && object.table === table && object.name === name) return key;
+  }
+  return undefined;
+}
