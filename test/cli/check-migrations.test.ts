@@ -1,0 +1,84 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Finding } from '../../src/rule.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
+
+const FIXTURE = 'fixtures/check-migrations';
+const SCHEMA_RULES = 'missing-fk-index,duplicate-index,redundant-index,missing-primary-key,invalid-index';
+
+/** `rule file:line object` per finding, in report order. */
+function located(result: CliResult): string[] {
+  const report = JSON.parse(result.stdout) as { findings: Finding[] };
+  return report.findings.map(({ rule, location, target }) =>
+    `${rule} ${location?.file}:${location?.line} ${target.schema}.${target.table}${target.name ? `.${target.name}` : ''}`);
+}
+
+async function migrationsDir(files: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'perfaudit-migrations-'));
+  for (const [name, sql] of Object.entries(files)) await writeFile(join(dir, name), sql);
+  return dir;
+}
+
+describe('perfaudit check-migrations (CLI)', () => {
+  let sinceFirst: CliResult;
+  beforeAll(async () => {
+    sinceFirst = await runCli(['check-migrations', FIXTURE, '--since', '0001_init.sql', '--rules', SCHEMA_RULES, '--format', 'json']);
+  });
+
+  it('reports the schema problems each new migration introduces, at the statement that made them', () => {
+    expect(sinceFirst.stderr).toBe('');
+    expect(sinceFirst.code).toBe(1);
+    expect(located(sinceFirst)).toEqual([
+      // goose file: the CREATE TABLE declaring the unindexed key; the down section never ran.
+      `missing-fk-index ${FIXTURE}/0002_comments.sql:2 public.comments.comments_task_id_fkey`,
+      `missing-primary-key ${FIXTURE}/0002_comments.sql:10 public.audit_events`,
+      // dbmate file: the index that makes an earlier one on the same table redundant.
+      `redundant-index ${FIXTURE}/0003_labels.sql:8 public.labels.labels_project_id_idx`,
+      // A deployed foreign key loses its index: the DROP that did it.
+      `missing-fk-index ${FIXTURE}/0004_tasks_title.sql:1 public.tasks.tasks_project_id_fkey`,
+      `duplicate-index ${FIXTURE}/0004_tasks_title.sql:3 public.tasks.tasks_title_idx`,
+    ]);
+  });
+
+  it('gates every file without --since, deployed problems included', async () => {
+    const result = await runCli(['check-migrations', FIXTURE, '--rules', 'missing-primary-key', '--format', 'json']);
+    expect(located(result)).toEqual([
+      `missing-primary-key ${FIXTURE}/0001_init.sql:9 public.legacy_log`,
+      `missing-primary-key ${FIXTURE}/0002_comments.sql:10 public.audit_events`,
+    ]);
+  });
+
+  it('prints the location of each finding in the text report and honours --fail-on', async () => {
+    const result = await runCli(['check-migrations', `${FIXTURE}/0001_init.sql`, `${FIXTURE}/0002_comments.sql`, '--since', '0001_init.sql', '--rules', 'missing-primary-key', '--fail-on', 'critical']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`  at ${FIXTURE}/0002_comments.sql:10\n`);
+  });
+
+  it('reports a migration that fails to apply with its file, line and the PostgreSQL error', async () => {
+    const dir = await migrationsDir({
+      '1_ok.sql': 'CREATE TABLE a (id int PRIMARY KEY);\n',
+      '2_bad.sql': 'ALTER TABLE a ADD COLUMN b int;\n\nALTER TABLE a\n  ADD CONSTRAINT a_c_fkey FOREIGN KEY (c) REFERENCES a (id);\n',
+    });
+    const result = await runCli(['check-migrations', dir]);
+    expect(result).toMatchObject({ code: 2, stdout: '' });
+    expect(result.stderr).toBe(`perfaudit: migration ${join(dir, '2_bad.sql')}:3 failed: column "c" referenced in foreign key constraint does not exist\n`);
+  });
+
+  it('rejects a suppression naming an unknown rule, a --since outside the files, and a syntax error, with exit 2', async () => {
+    const dir = await migrationsDir({
+      '1.sql': 'CREATE TABLE a (id int PRIMARY KEY);\n-- perfaudit-ignore missing-fk-indx\nCREATE TABLE b (a int REFERENCES a);\n',
+      '2.sql': 'CREATE TABLE c (id int PRIMARY KEY);\nCREATE TABLEE d ();\n',
+    });
+    expect(await runCli(['check-migrations', join(dir, '1.sql')])).toEqual({
+      code: 2, stdout: '', stderr: `perfaudit: ${join(dir, '1.sql')}:2: perfaudit-ignore names unknown rule "missing-fk-indx"\n`,
+    });
+    expect(await runCli(['check-migrations', dir, '--since', '9.sql'])).toEqual({
+      code: 2, stdout: '', stderr: 'perfaudit: --since 9.sql: not one of the migration files\n',
+    });
+    expect(await runCli(['check-migrations', join(dir, '2.sql')])).toEqual({
+      code: 2, stdout: '', stderr: `perfaudit: ${join(dir, '2.sql')}:2: syntax error at or near "TABLEE"\n`,
+    });
+  });
+});
