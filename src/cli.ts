@@ -73,6 +73,7 @@ function program(setExit: (code: number) => void): Command {
     .description('apply migrations to an embedded PostgreSQL and report the lock hazards and schema problems of the new ones')
     .argument('<paths...>', 'migration files or directories (a directory\'s .sql files in version order)')
     .option('--since <file>', 'the last migration already deployed: it and earlier ones are applied but not checked')
+    .option('--server <url>', 'create the scratch database on this server (postgres:// URL, CREATEDB) instead of an embedded one')
     .addOption(new Option('--format <format>', 'output format').choices(SCAN_FORMATS).default('text'))
     .option('--output <file>', 'write the report to a file instead of stdout')
     .option('--config <file>', 'configuration file (default: .perfaudit.yml if present)')

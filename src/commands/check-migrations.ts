@@ -5,6 +5,7 @@ import { exitCode, render, type ScanFormat } from './scan.js';
 
 export interface CheckMigrationsOptions {
   readonly since?: string;
+  readonly server?: string;
   readonly config?: string;
   readonly rules?: string[];
   readonly excludeRules?: string[];
@@ -19,10 +20,11 @@ export interface CheckMigrationsOptions {
  * and reports the lock hazards and schema problems the new ones bring, at file and line.
  */
 export async function checkMigrationsCommand(paths: readonly string[], options: CheckMigrationsOptions): Promise<number> {
-  const spinner = progress('applying the migrations to an embedded PostgreSQL');
+  const spinner = progress(`applying the migrations to ${options.server ? 'a scratch database' : 'an embedded PostgreSQL'}`);
   const input: CheckMigrationsInput = {
     paths,
     since: options.since,
+    server: options.server,
     config: options.config,
     rules: idList(options.rules),
     excludeRules: idList(options.excludeRules),

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { UsageError } from '../errors.js';
 import { quoteIdent } from '../plan/quote.js';
-import { parseStatements, type ParsedStatement } from '../parse/statements.js';
+import type { ParsedStatement } from '../parse/statements.js';
 import type { MigrationSource } from './files.js';
 import type { Migration, MigrationStatement } from './migration.js';
 import { listObjects, migrationTable, tableState, wasRewritten, type CatalogObject } from './observe.js';
@@ -23,11 +23,20 @@ export interface Applied {
   readonly objects: ReadonlyMap<string, CatalogObject>;
 }
 
+/**
+ * How to run statements. On a throw-away server, roles that migrations grant to are
+ * created (NOLOGIN) rather than failing the check; never on a server of the user's.
+ */
+export interface Runner {
+  readonly client: pg.Client;
+  readonly createMissingRoles: boolean;
+}
+
 /** Applies migrations that are already deployed: statement by statement, nothing observed. */
-export async function applyDeployed(client: pg.Client, sources: readonly MigrationSource[]): Promise<void> {
+export async function applyDeployed(runner: Runner, sources: readonly MigrationSource[]): Promise<void> {
   for (const source of sources) {
-    for (const statement of await parseStatements(source.sql, source.file)) {
-      if (statement.kind !== 'TransactionStmt') await execute(client, statement, source.file);
+    for (const statement of source.statements) {
+      if (statement.kind !== 'TransactionStmt') await execute(runner, statement, source.file);
     }
   }
 }
@@ -39,7 +48,8 @@ export async function applyDeployed(client: pg.Client, sources: readonly Migrati
  * transaction block is reported by its rule instead of failing the check. `afterEach`
  * runs after each file.
  */
-export async function applyNew(client: pg.Client, sources: readonly MigrationSource[], afterEach: (source: MigrationSource) => Promise<void>): Promise<Applied> {
+export async function applyNew(runner: Runner, sources: readonly MigrationSource[], afterEach: (source: MigrationSource) => Promise<void>): Promise<Applied> {
+  const { client } = runner;
   const origins = new Map<string, Origin>();
   let objects = await listObjects(client);
   const migrations: Migration[] = [];
@@ -47,7 +57,7 @@ export async function applyNew(client: pg.Client, sources: readonly MigrationSou
     const statements: MigrationStatement[] = [];
     let inTransaction = source.implicitTransaction;
     let lockTimeoutSet = false;
-    for (const parsed of await parseStatements(source.sql, source.file)) {
+    for (const parsed of source.statements) {
       const observed = { line: parsed.line, text: parsed.text, kind: parsed.kind, node: parsed.node, inTransaction, lockTimeoutSet };
       if (parsed.kind === 'TransactionStmt') {
         inTransaction = opensTransaction(parsed.node) || source.implicitTransaction;
@@ -57,7 +67,7 @@ export async function applyNew(client: pg.Client, sources: readonly MigrationSou
       lockTimeoutSet = setsLockTimeout(parsed.node) ?? lockTimeoutSet;
       const name = targetName(parsed.kind, parsed.node);
       const before = name === null ? null : await tableState(client, name);
-      await execute(client, parsed, source.file);
+      await execute(runner, parsed, source.file);
       const rewritten = before !== null && (await wasRewritten(client, before));
       const newInFile = before !== null && origins.get(before.key)?.file === source.file;
       statements.push({ ...observed, target: before && migrationTable(before, newInFile, rewritten) });
@@ -84,19 +94,17 @@ function setsLockTimeout(node: Readonly<Record<string, unknown>>): boolean | und
   return !/^0+\s*(ms|s|min|h|d)?$/i.test(text.trim());
 }
 
-// Migrations grant to application roles that a throw-away server lacks: create them
-// (NOLOGIN, no privileges) rather than fail the check. Bounded by the roles one
-// statement can name.
 const MISSING_ROLE = /^role "(.+)" does not exist$/;
 
-async function execute(client: pg.Client, statement: ParsedStatement, file: string): Promise<void> {
+async function execute({ client, createMissingRoles }: Runner, statement: ParsedStatement, file: string): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
       await client.query(statement.text);
       return;
     } catch (error) {
       const role = MISSING_ROLE.exec((error as Error).message)?.[1];
-      if (role !== undefined && attempt < 10) {
+      // Bounded by the roles one statement can name.
+      if (createMissingRoles && role !== undefined && attempt < 10) {
         await client.query(`CREATE ROLE ${quoteIdent(role)} NOLOGIN`);
         continue;
       }

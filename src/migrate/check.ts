@@ -1,22 +1,24 @@
-import type pg from 'pg';
 import { analyze, checkSelection, lintMigration, type Selection } from '../analyze/engine.js';
 import { loadRules } from '../analyze/registry.js';
 import type { Snapshot } from '../collect/snapshot.js';
 import { loadConfig, type Config, type FailOn } from '../config/load.js';
 import { collectFromDatabase } from '../commands/source.js';
-import { startEmbeddedPostgres, withClient } from '../embedded/server.js';
+import { withClient } from '../embedded/server.js';
 import { UsageError } from '../errors.js';
 import { buildReport, type Report } from '../report/report.js';
 import type { AnyRule, Finding } from '../rule.js';
-import { applyDeployed, applyNew } from './apply.js';
+import { applyDeployed, applyNew, type Runner } from './apply.js';
 import { isSameMigration, readMigrations, type MigrationSource } from './files.js';
 import { locate } from './locate.js';
+import { scratchDatabase } from './scratch.js';
 import { suppressions } from './suppress.js';
 
 export interface CheckMigrationsInput {
   readonly paths: readonly string[];
   /** The last migration already deployed: it and those before it are applied, not gated. */
   readonly since?: string;
+  /** A server (postgres:// URL) to create the scratch database on instead of an embedded one. */
+  readonly server?: string;
   readonly config?: string;
   readonly rules?: readonly string[];
   readonly excludeRules?: readonly string[];
@@ -25,7 +27,6 @@ export interface CheckMigrationsInput {
 // The snapshot rules that judge a schema on its own: on the empty database a check
 // builds, statistics-based rules (bloat, usage, workload) have nothing to judge.
 const SCHEMA_RULES = ['missing-fk-index', 'duplicate-index', 'redundant-index', 'missing-primary-key', 'invalid-index'];
-const DATABASE = 'perfaudit_migrations';
 
 /**
  * Applies migrations to a throw-away embedded PostgreSQL and reports what the new ones
@@ -40,24 +41,24 @@ export async function checkMigrations(input: CheckMigrationsInput): Promise<{ re
   const sources = await readMigrations(input.paths);
   if (sources.length === 0) throw new UsageError(`no .sql migration files in ${input.paths.join(', ')}`);
   const { deployed, fresh } = splitAt(sources, input.since);
+  const unsuppressed = suppressions(fresh, rules);
   const startedAt = new Date();
-  const server = await startEmbeddedPostgres();
+  const scratch = await scratchDatabase(input.server);
   try {
-    await server.createDatabase(DATABASE);
-    const url = server.url(DATABASE);
-    const judge = () => schemaFindings(url, rules, config, selection);
-    const { applied, final, introduced } = await withClient(url, (client) => applyAndJudge(client, deployed, fresh, judge));
+    const judge = () => schemaFindings(scratch.url, rules, config, selection);
+    const { applied, final, introduced } = await withClient(scratch.url, (client) =>
+      applyAndJudge({ client, createMissingRoles: scratch.embedded }, deployed, fresh, judge));
     const findings = [
       ...final.findings.flatMap((finding) => {
         const file = introduced.get(finding.fingerprint);
         return file === undefined ? [] : [{ ...finding, location: locate(finding, applied, file) }];
       }),
       ...applied.migrations.flatMap((migration) => lintMigration(migration, rules, config, selection)),
-    ].filter(suppressions(fresh, rules)).sort(byLocation(fresh));
+    ].filter(unsuppressed).sort(byLocation(fresh));
     const report = buildReport(final.snapshot, { findings, skipped: [] }, { startedAt, durationMs: Date.now() - startedAt.getTime() });
     return { report, failOn: config.failOn };
   } finally {
-    await server.stop();
+    await scratch.dispose();
   }
 }
 
@@ -71,12 +72,12 @@ interface Judged {
  * file: a finding is introduced by the first file after which it appears (a finding the
  * deployed schema already had is nobody's), and reported if still there at the end.
  */
-async function applyAndJudge(client: pg.Client, deployed: readonly MigrationSource[], fresh: readonly MigrationSource[], judge: () => Promise<Judged>) {
-  await applyDeployed(client, deployed);
+async function applyAndJudge(runner: Runner, deployed: readonly MigrationSource[], fresh: readonly MigrationSource[], judge: () => Promise<Judged>) {
+  await applyDeployed(runner, deployed);
   let final = await judge();
   const known = new Set(final.findings.map((finding) => finding.fingerprint));
   const introduced = new Map<string, string>();
-  const applied = await applyNew(client, fresh, async (source) => {
+  const applied = await applyNew(runner, fresh, async (source) => {
     final = await judge();
     for (const { fingerprint } of final.findings) {
       if (!known.has(fingerprint) && !introduced.has(fingerprint)) introduced.set(fingerprint, source.file);

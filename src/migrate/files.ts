@@ -1,6 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { UsageError } from '../errors.js';
+import { parseStatements, type ParsedStatement } from '../parse/statements.js';
 
 /** A migration file's up section, ready to apply. */
 export interface MigrationSource {
@@ -12,6 +13,8 @@ export interface MigrationSource {
   readonly sql: string;
   /** The tool runs the file in one transaction (goose and dbmate do unless told not to). */
   readonly implicitTransaction: boolean;
+  /** The up section's statements, parsed before anything runs so a syntax error costs no server. */
+  readonly statements: readonly ParsedStatement[];
 }
 
 /**
@@ -21,7 +24,10 @@ export interface MigrationSource {
  */
 export async function readMigrations(paths: readonly string[]): Promise<MigrationSource[]> {
   const files = (await Promise.all(paths.map(expand))).flat();
-  return Promise.all(files.map(async (file) => upSection(file, await readText(file))));
+  return Promise.all(files.map(async (file) => {
+    const section = upSection(file, await readText(file));
+    return { ...section, statements: await parseStatements(section.sql, file) };
+  }));
 }
 
 async function expand(path: string): Promise<string[]> {
@@ -54,7 +60,7 @@ const GOOSE = /^--\s*\+goose\s+(up|down)\b/i;
 const GOOSE_NO_TRANSACTION = /^--\s*\+goose\s+no\s+transaction\b/im;
 const DBMATE = /^--\s*migrate:(up|down)\b(.*)$/;
 
-function upSection(file: string, text: string): MigrationSource {
+function upSection(file: string, text: string): Omit<MigrationSource, 'statements'> {
   const lines = text.split('\n');
   const marker = (line: string) => GOOSE.exec(line.trim()) ?? DBMATE.exec(line.trim());
   if (!lines.some((line) => marker(line))) return { file, sql: text, implicitTransaction: false };

@@ -1,7 +1,8 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { withClient } from '../../src/embedded/server.js';
 import type { Finding } from '../../src/rule.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 
@@ -80,5 +81,19 @@ describe('perfaudit check-migrations (CLI)', () => {
     expect(await runCli(['check-migrations', join(dir, '2.sql')])).toEqual({
       code: 2, stdout: '', stderr: `perfaudit: ${join(dir, '2.sql')}:2: syntax error at or near "TABLEE"\n`,
     });
+  });
+
+  it('uses a given server for the scratch database, never creates roles there, and always drops the database', async () => {
+    const server = inject('pgUrl');
+    const scratchDatabases = () => withClient(server, async (client) =>
+      (await client.query(`SELECT datname FROM pg_database WHERE datname LIKE 'perfaudit_migrations_%'`)).rows);
+    const missingRole = await runCli(['check-migrations', FIXTURE, '--server', server]);
+    expect(missingRole).toEqual({
+      code: 2, stdout: '', stderr: `perfaudit: migration ${FIXTURE}/0001_init.sql:10 failed: role "app_reader" does not exist\n`,
+    });
+    await withClient(server, (client) => client.query('CREATE ROLE app_reader NOLOGIN'));
+    const result = await runCli(['check-migrations', FIXTURE, '--since', '0001_init.sql', '--rules', SCHEMA_RULES, '--format', 'json', '--server', server]);
+    expect(located(result)).toEqual(located(sinceFirst));
+    expect(await scratchDatabases()).toEqual([]);
   });
 });
