@@ -75,7 +75,7 @@ describe('perfaudit check-migrations (CLI)', () => {
     expect(await runCli(['check-migrations', join(dir, '1.sql')])).toEqual({
       code: 2, stdout: '', stderr: `perfaudit: ${join(dir, '1.sql')}:2: perfaudit-ignore names unknown rule "missing-fk-indx"\n`,
     });
-    expect(await runCli(['check-migrations', dir, '--since', '9.sql'])).toEqual({
+    expect(await runCli(['check-migrations', join(dir, '1.sql'), '--since', '9.sql'])).toEqual({
       code: 2, stdout: '', stderr: 'perfaudit: --since 9.sql: not one of the migration files\n',
     });
     expect(await runCli(['check-migrations', join(dir, '2.sql')])).toEqual({
