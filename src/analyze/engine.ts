@@ -33,11 +33,8 @@ export function analyze(snapshot: Snapshot, rules: readonly AnyRule[], config: C
   checkSelection(rules, selection);
   const findings: Finding[] = [];
   const skipped: Skipped[] = [];
-  for (const rule of rules) {
-    if (isMigrationRule(rule)) continue;
+  for (const rule of selectedRules(rules, config, selection)) {
     const settings = config.rules[rule.id];
-    if (selection.only && !selection.only.includes(rule.id)) continue;
-    if (selection.exclude?.includes(rule.id) || settings?.enabled === false) continue;
     const options = { ...rule.options, ...settings?.options };
     const reason = missingRequirement(snapshot, rule) ?? rule.skipReason?.(snapshot, options) ?? null;
     if (reason) {
@@ -50,6 +47,17 @@ export function analyze(snapshot: Snapshot, rules: readonly AnyRule[], config: C
     }
   }
   return { findings: findings.sort(byImportance), skipped };
+}
+
+/**
+ * The snapshot rules that `--rules`, `--exclude-rules` and `enabled: false` leave on.
+ * Those not skipped for a missing requirement are the rules a scan checked.
+ */
+export function selectedRules(rules: readonly AnyRule[], config: Config, selection: Selection): RuleDefinition[] {
+  return rules.filter((rule): rule is RuleDefinition => !isMigrationRule(rule)
+    && (!selection.only || selection.only.includes(rule.id))
+    && !selection.exclude?.includes(rule.id)
+    && config.rules[rule.id]?.enabled !== false);
 }
 
 /** Rejects unknown rule ids in `--rules` / `--exclude-rules`, before any work is done. */
