@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import Ajv from 'ajv-draft-04';
-import addFormats from 'ajv-formats';
+import ajvDraft04 from 'ajv-draft-04';
+import ajvFormats from 'ajv-formats';
+
+// Both are CommonJS modules whose typings declare the export as `default`.
+const { default: Ajv } = ajvDraft04;
+const { default: addFormats } = ajvFormats;
 
 // The official SARIF 2.1.0 schema (rtm.5, JSON Schema draft-04) as Microsoft's
 // @microsoft/jest-sarif ships it. unicodeRegExp: false because its language-tag
