@@ -7,6 +7,8 @@ import { formatValue } from './text.js';
 /** GitHub refuses a pull-request comment longer than this many characters. */
 export const GITHUB_COMMENT_LIMIT = 65_536;
 
+// Stale entries come before the findings: a long list must not push them past the cap.
+const STALE_SHOWN = 20;
 const SEVERITIES: readonly Severity[] = ['critical', 'warning', 'info'];
 const HEADINGS: Readonly<Record<Severity, string>> = { critical: 'Critical', warning: 'Warning', info: 'Info' };
 
@@ -62,7 +64,8 @@ function skippedList(report: Report): string[] {
 function staleList(report: Report): string[] {
   const stale = report.baseline?.stale ?? [];
   if (!stale.length) return [];
-  const lines = stale.map((entry) => `- ${codeSpan(entryLabel(entry))}`);
+  const lines = stale.slice(0, STALE_SHOWN).map((entry) => `- ${codeSpan(entryLabel(entry))}`);
+  if (stale.length > STALE_SHOWN) lines.push(`- and ${plural(stale.length - STALE_SHOWN, 'more', 'more')} (the json report lists them all)`);
   return [['**Stale baseline entries** (no longer found; re-run `perfaudit baseline` to prune)', '', ...lines].join('\n')];
 }
 

@@ -107,6 +107,13 @@ No new findings.
     expect(renderMarkdown(reportOf(many)).length).toBeLessThan(65_536);
     expect(renderMarkdown(reportOf(many))).not.toContain('not shown');
   });
+
+  it('lists the first 20 stale entries and counts the rest', () => {
+    const stale = Array.from({ length: 25 }, (_, i) => ({ ...staleEntry, object: `app.t${i}.fk` }));
+    const text = renderMarkdown(reportOf([], { baseline: { file: 'b.json', suppressed: 0, stale, unchecked: 0 } }));
+    expect(text).toContain('- `missing-fk-index app.t19.fk (project_id)`\n- and 5 more (the json report lists them all)\n');
+    expect(text).not.toContain('app.t20.fk');
+  });
 });
 
 describe('markdown building blocks', () => {
