@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { applyCommand } from './commands/apply.js';
-import { checkMigrationsCommand, type CheckMigrationsOptions } from './commands/check-migrations.js';
+import { baselineCommand } from './commands/baseline.js';
+import { CHECK_FORMATS, checkMigrationsCommand, type CheckMigrationsOptions } from './commands/check-migrations.js';
 import { demoCommand } from './commands/demo.js';
 import { PLAN_FORMATS, planCommand } from './commands/plan.js';
 import { MIGRATION_TOOLS } from './plan/migration.js';
@@ -34,11 +35,24 @@ function program(setExit: (code: number) => void): Command {
     .option('--schema <name>', 'only findings in this schema (repeatable)', collect)
     .addOption(new Option('--fail-on <level>', 'exit 1 when a finding is at or above this level (default warning)').choices(FAIL_ON_LEVELS))
     .option('--snapshot <file>', 'scan a snapshot file offline instead of a database')
+    .option('--baseline <file>', 'report only findings not in this baseline file (see perfaudit baseline)')
     .option('--sample <duration>', 'analyse the workload over a window (e.g. 60s) instead of since the last reset')
     .option('--exact', 'measure table and index bloat with pgstattuple (when installed) instead of estimating it')
     .action(function (this: Command) {
       const options = this.opts<Omit<ScanOptions, 'color'>>();
       return run(() => scanCommand({ ...options, color: color && cli.opts<{ color: boolean }>().color }))();
+    });
+
+  cli.command('baseline')
+    .description('record the current findings in a file, so `scan --baseline FILE` reports only new ones')
+    .option('-d, --dbname <conn>', 'connection URL or libpq keyword string')
+    .requiredOption('--output <file>', 'baseline file to write (commit it)')
+    .option('--config <file>', 'configuration file (default: .perfaudit.yml if present)')
+    .option('--rules <ids>', 'only these rules (comma-separated)', collect)
+    .option('--exclude-rules <ids>', 'not these rules (comma-separated)', collect)
+    .option('--schema <name>', 'only findings in this schema (repeatable)', collect)
+    .action(function (this: Command) {
+      return run(() => baselineCommand(this.opts()))();
     });
 
   cli.command('plan')
@@ -74,7 +88,9 @@ function program(setExit: (code: number) => void): Command {
     .argument('<paths...>', 'migration files or directories (a directory\'s .sql files in version order)')
     .option('--since <file>', 'the last migration already deployed: it and earlier ones are applied but not checked')
     .option('--server <url>', 'create the scratch database on this server (postgres:// URL, CREATEDB) instead of an embedded one')
-    .addOption(new Option('--format <format>', 'output format').choices(SCAN_FORMATS).default('text'))
+    .option('--baseline <file>', 'report only findings this baseline file does not know')
+    .option('--write-baseline <file>', 'record the findings as a baseline file instead of reporting them')
+    .addOption(new Option('--format <format>', 'output format').choices(CHECK_FORMATS).default('text'))
     .option('--output <file>', 'write the report to a file instead of stdout')
     .option('--config <file>', 'configuration file (default: .perfaudit.yml if present)')
     .option('--rules <ids>', 'only these rules (comma-separated)', collect)

@@ -34,9 +34,8 @@ export function analyze(snapshot: Snapshot, rules: readonly AnyRule[], config: C
   checkSelection(rules, selection);
   const findings: Finding[] = [];
   const skipped: Skipped[] = [];
-  for (const rule of rules) {
+  for (const rule of selectedRules(rules, config, selection)) {
     const settings = config.rules[rule.id];
-    if (isMigrationRule(rule) || !isSelected(rule.id, selection) || settings?.enabled === false) continue;
     const options = { ...rule.options, ...settings?.options };
     const reason = missingRequirement(snapshot, rule) ?? rule.skipReason?.(snapshot, options) ?? null;
     if (reason) {
@@ -52,15 +51,15 @@ export function analyze(snapshot: Snapshot, rules: readonly AnyRule[], config: C
 }
 
 /**
+/**
  * Runs the selected migration rules over one applied migration file, with the
  * configuration applied as for `analyze`. Findings carry the file and line; their
  * fingerprint names the file but never the line, so edits above a finding keep it.
  */
 export function lintMigration(migration: Migration, rules: readonly AnyRule[], config: Config, selection: Selection = {}): Finding[] {
   const findings: Finding[] = [];
-  for (const rule of rules) {
+  for (const rule of rules.filter(isMigrationRule).filter((r) => isRuleOn(r, config, selection))) {
     const settings = config.rules[rule.id];
-    if (!isMigrationRule(rule) || !isSelected(rule.id, selection) || settings?.enabled === false) continue;
     for (const { line, ...draft } of rule.checkMigration(migration, { ...rule.options, ...settings?.options })) {
       const finding = {
         ...toFinding(rule, draft, settings?.severity),
@@ -73,8 +72,19 @@ export function lintMigration(migration: Migration, rules: readonly AnyRule[], c
   return findings;
 }
 
-function isSelected(id: string, selection: Selection): boolean {
-  return (!selection.only || selection.only.includes(id)) && !selection.exclude?.includes(id);
+/**
+ * The snapshot rules that `--rules`, `--exclude-rules` and `enabled: false` leave on.
+ * Those not skipped for a missing requirement are the rules a scan checked.
+ */
+export function selectedRules(rules: readonly AnyRule[], config: Config, selection: Selection): RuleDefinition[] {
+  return rules.filter((rule): rule is RuleDefinition => !isMigrationRule(rule) && isRuleOn(rule, config, selection));
+}
+
+/** Whether `--rules`, `--exclude-rules` and `enabled: false` leave the rule on. */
+export function isRuleOn(rule: AnyRule, config: Config, selection: Selection): boolean {
+  return (!selection.only || selection.only.includes(rule.id))
+    && !selection.exclude?.includes(rule.id)
+    && config.rules[rule.id]?.enabled !== false;
 }
 
 /** Rejects unknown rule ids in `--rules` / `--exclude-rules`, before any work is done. */

@@ -1,5 +1,5 @@
 import { verifyFindings } from '../advisor/verify.js';
-import { analyze, checkSelection, type Analysis, type Selection } from '../analyze/engine.js';
+import { analyze, checkSelection, selectedRules, type Analysis, type Selection } from '../analyze/engine.js';
 import { loadRules } from '../analyze/registry.js';
 import { readSnapshot } from '../collect/collect.js';
 import { withExactBloat } from '../collect/exact-bloat.js';
@@ -26,11 +26,18 @@ export interface ScanInput {
   readonly exact?: boolean;
 }
 
+/** A scan's outcome: the report, the configured --fail-on, and the ids of the rules that ran (not skipped). */
+export interface ScanResult {
+  readonly report: Report;
+  readonly failOn: FailOn | undefined;
+  readonly checked: readonly string[];
+}
+
 /**
  * Collects (or reads a snapshot file), analyzes, and on a live database checks the
- * proposals against the planner; returns the report and the configured --fail-on.
+ * proposals against the planner.
  */
-export async function runScan(options: ScanInput): Promise<{ report: Report; failOn: FailOn | undefined }> {
+export async function runScan(options: ScanInput): Promise<ScanResult> {
   const rules = await loadRules();
   const config = loadConfig(options.config, rules);
   const selection = { only: idList(options.rules), exclude: idList(options.excludeRules), schemas: options.schema };
@@ -54,7 +61,9 @@ export async function runScan(options: ScanInput): Promise<{ report: Report; fai
       return { snapshot: collected, analysis: { ...found, findings } };
     });
   const report = buildReport(snapshot, analysis, { startedAt, durationMs: Date.now() - startedAt.getTime() });
-  return { report, failOn: config.failOn };
+  const skipped = new Set(analysis.skipped.map((skip) => skip.rule));
+  const checked = selectedRules(rules, config, selection).map((rule) => rule.id).filter((id) => !skipped.has(id));
+  return { report, failOn: config.failOn, checked };
 }
 
 /** A numeric rule option as configured, else the rule's default (0 when neither exists). */

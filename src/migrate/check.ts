@@ -1,4 +1,4 @@
-import { analyze, checkSelection, lintMigration, type Selection } from '../analyze/engine.js';
+import { analyze, checkSelection, isRuleOn, lintMigration, type Selection } from '../analyze/engine.js';
 import { loadRules } from '../analyze/registry.js';
 import type { Snapshot } from '../collect/snapshot.js';
 import { loadConfig, type Config, type FailOn } from '../config/load.js';
@@ -6,7 +6,7 @@ import { collectFromDatabase } from '../commands/source.js';
 import { withClient } from '../embedded/server.js';
 import { UsageError } from '../errors.js';
 import { buildReport, type Report } from '../report/report.js';
-import type { AnyRule, Finding } from '../rule.js';
+import { isMigrationRule, type AnyRule, type Finding } from '../rule.js';
 import { applyDeployed, applyNew, type Runner } from './apply.js';
 import { isSameMigration, readMigrations, type MigrationSource } from './files.js';
 import { locate } from './locate.js';
@@ -33,7 +33,18 @@ const SCHEMA_RULES = ['missing-fk-index', 'duplicate-index', 'redundant-index', 
  * introduce: lock hazards of their statements (migration rules) and schema problems
  * (SCHEMA_RULES) that were not there before them, each at its file and line.
  */
-export async function checkMigrations(input: CheckMigrationsInput): Promise<{ report: Report; failOn: FailOn | undefined }> {
+/** A check's report, with what a baseline needs to know of its scope. */
+export interface MigrationCheck {
+  readonly report: Report;
+  readonly failOn: FailOn | undefined;
+  /** The rules that ran. */
+  readonly checked: readonly string[];
+  /** The new migration files: the ones checked. */
+  readonly files: readonly string[];
+  readonly rules: readonly AnyRule[];
+}
+
+export async function checkMigrations(input: CheckMigrationsInput): Promise<MigrationCheck> {
   const rules = await loadRules();
   const config = loadConfig(input.config, rules);
   const selection: Selection = { only: input.rules, exclude: input.excludeRules };
@@ -56,7 +67,10 @@ export async function checkMigrations(input: CheckMigrationsInput): Promise<{ re
       ...applied.migrations.flatMap((migration) => lintMigration(migration, rules, config, selection)),
     ].filter(unsuppressed).sort(byLocation(fresh));
     const report = buildReport(final.snapshot, { findings, skipped: [] }, { startedAt, durationMs: Date.now() - startedAt.getTime() });
-    return { report, failOn: config.failOn };
+    const checked = rules
+      .filter((rule) => (isMigrationRule(rule) || SCHEMA_RULES.includes(rule.id)) && isRuleOn(rule, config, selection))
+      .map((rule) => rule.id);
+    return { report, failOn: config.failOn, checked, files: fresh.map((source) => source.file), rules };
   } finally {
     await scratch.dispose();
   }

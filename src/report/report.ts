@@ -1,6 +1,7 @@
 import type { Analysis, Skipped } from '../analyze/engine.js';
 import { statementShape } from '../collect/statement-shape.js';
 import type { Finding, Severity, Snapshot } from '../rule.js';
+import { applyBaseline, type Baseline, type BaselineScope, type BaselineSummary } from './baseline.js';
 
 /** The JSON report (contract: `schemaVersion: 1`, see docs/json-report.md). */
 export interface Report {
@@ -22,13 +23,13 @@ export interface Report {
   };
   readonly findings: readonly Finding[];
   readonly skipped: readonly Skipped[];
+  /** With `--baseline`: findings and summary are the new findings only; this says what was left out. */
+  readonly baseline?: BaselineSummary;
 }
 
 export const TOOL_VERSION = '0.1.0';
 
 export function buildReport(snapshot: Snapshot, analysis: Analysis, timing: { startedAt: Date; durationMs: number }): Report {
-  const summary = { critical: 0, warning: 0, info: 0 };
-  for (const finding of analysis.findings) summary[finding.severity]++;
   return {
     schemaVersion: 1,
     tool: { name: 'perfaudit', version: TOOL_VERSION },
@@ -39,7 +40,7 @@ export function buildReport(snapshot: Snapshot, analysis: Analysis, timing: { st
     },
     startedAt: timing.startedAt.toISOString(),
     durationMs: timing.durationMs,
-    summary,
+    summary: summarize(analysis.findings),
     workload: {
       statements: snapshot.workload.statements.length,
       hiddenStatements: snapshot.workload.hiddenStatements,
@@ -50,6 +51,19 @@ export function buildReport(snapshot: Snapshot, analysis: Analysis, timing: { st
     findings: analysis.findings,
     skipped: analysis.skipped,
   };
+}
+
+/** The report of the findings a baseline does not know, with its `baseline` block. */
+export function withBaseline(report: Report, baseline: Baseline, scope: BaselineScope): Report {
+  const { findings, summary } = applyBaseline(report.findings, baseline, scope);
+  return { ...report, summary: summarize(findings), findings, baseline: summary };
+}
+
+/** Findings counted by severity. */
+export function summarize(findings: readonly Finding[]): Record<Severity, number> {
+  const summary = { critical: 0, warning: 0, info: 0 };
+  for (const finding of findings) summary[finding.severity]++;
+  return summary;
 }
 
 // Counted with the real parser (loaded with the rules) so a report says what the

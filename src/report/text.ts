@@ -1,6 +1,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
 import type { Finding, Severity } from '../rule.js';
+import { baselineSentence, entryLabel } from './describe.js';
 import type { Report } from './report.js';
 
 const SEVERITIES: readonly Severity[] = ['critical', 'warning', 'info'];
@@ -13,6 +14,7 @@ export function renderText(report: Report, options: { color: boolean }): string 
     c.bold(`perfaudit ${report.tool.version} · database ${report.database.name} · PostgreSQL ${report.database.serverVersion}`),
     c.dim(`statistics since ${report.database.statsResetAt ?? 'server start (never reset)'} · scanned in ${report.durationMs} ms`),
     c.dim(workloadLine(report.workload)),
+    ...baselineLines(report.baseline, c),
   ];
   for (const severity of SEVERITIES) {
     const findings = report.findings.filter((finding) => finding.severity === severity);
@@ -20,7 +22,7 @@ export function renderText(report: Report, options: { color: boolean }): string 
     out.push('', paint[severity](`${severity.toUpperCase()} (${findings.length})`));
     for (const finding of findings) out.push(...renderFinding(finding, c, paint[severity]));
   }
-  if (report.findings.length === 0) out.push('', c.green('No findings.'));
+  if (report.findings.length === 0) out.push('', c.green(report.baseline ? 'No new findings.' : 'No findings.'));
   if (report.skipped.length) {
     out.push('', c.bold('Skipped rules'));
     for (const skip of report.skipped) out.push(`  ${skip.rule}: ${skip.reason}`);
@@ -44,6 +46,11 @@ function renderFinding(finding: Finding, c: ChalkInstance, paint: ChalkInstance)
   return lines;
 }
 
+function baselineLines(baseline: Report['baseline'], c: ChalkInstance): string[] {
+  if (!baseline) return [];
+  return [baselineSentence(baseline), ...baseline.stale.map((entry) => `  stale: ${entryLabel(entry)}`)].map((line) => c.dim(line));
+}
+
 function workloadLine(workload: Report['workload']): string {
   if (workload.unavailable) return `workload: not analysed (${workload.unavailable})`;
   const window = workload.sampleSeconds === null ? 'since the last reset' : `over a ${Math.round(workload.sampleSeconds)} s sample`;
@@ -64,7 +71,8 @@ function summaryTable(report: Report): string {
   return table.toString();
 }
 
-function formatValue(value: string | number | boolean | null): string {
+/** An evidence value for people: integers with thousands separators, fractions with two decimals. */
+export function formatValue(value: string | number | boolean | null): string {
   if (typeof value === 'number') return Number.isInteger(value) ? value.toLocaleString('en-US') : value.toFixed(2);
   return String(value);
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
@@ -22,10 +22,17 @@ async function migrationsDir(files: Record<string, string>): Promise<string> {
   return dir;
 }
 
+/** check-migrations on the test run's server: a scratch database instead of a new embedded server per test. */
+function check(...args: string[]): Promise<CliResult> {
+  return runCli(['check-migrations', ...args, '--server', inject('pgUrl')]);
+}
+
 describe('perfaudit check-migrations (CLI)', () => {
   let sinceFirst: CliResult;
   beforeAll(async () => {
+    // On its own embedded server, which it may create the fixture's app_reader role on.
     sinceFirst = await runCli(['check-migrations', FIXTURE, '--since', '0001_init.sql', '--rules', SCHEMA_RULES, '--format', 'json']);
+    await withClient(inject('pgUrl'), (client) => client.query('DROP ROLE IF EXISTS app_reader; CREATE ROLE app_reader NOLOGIN'));
   });
 
   it('reports the schema problems each new migration introduces, at the statement that made them', () => {
@@ -44,7 +51,7 @@ describe('perfaudit check-migrations (CLI)', () => {
   });
 
   it('gates every file without --since, deployed problems included', async () => {
-    const result = await runCli(['check-migrations', FIXTURE, '--rules', 'missing-primary-key', '--format', 'json']);
+    const result = await check(FIXTURE, '--rules', 'missing-primary-key', '--format', 'json');
     expect(located(result)).toEqual([
       `missing-primary-key ${FIXTURE}/0001_init.sql:9 public.legacy_log`,
       `missing-primary-key ${FIXTURE}/0002_comments.sql:10 public.audit_events`,
@@ -52,7 +59,7 @@ describe('perfaudit check-migrations (CLI)', () => {
   });
 
   it('prints the location of each finding in the text report and honours --fail-on', async () => {
-    const result = await runCli(['check-migrations', `${FIXTURE}/0001_init.sql`, `${FIXTURE}/0002_comments.sql`, '--since', '0001_init.sql', '--rules', 'missing-primary-key', '--fail-on', 'critical']);
+    const result = await check(`${FIXTURE}/0001_init.sql`, `${FIXTURE}/0002_comments.sql`, '--since', '0001_init.sql', '--rules', 'missing-primary-key', '--fail-on', 'critical');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`  at ${FIXTURE}/0002_comments.sql:10\n`);
   });
@@ -62,7 +69,7 @@ describe('perfaudit check-migrations (CLI)', () => {
       '1_ok.sql': 'CREATE TABLE a (id int PRIMARY KEY);\n',
       '2_bad.sql': 'ALTER TABLE a ADD COLUMN b int;\n\nALTER TABLE a\n  ADD CONSTRAINT a_c_fkey FOREIGN KEY (c) REFERENCES a (id);\n',
     });
-    const result = await runCli(['check-migrations', dir]);
+    const result = await check(dir);
     expect(result).toMatchObject({ code: 2, stdout: '' });
     expect(result.stderr).toBe(`perfaudit: migration ${join(dir, '2_bad.sql')}:3 failed: column "c" referenced in foreign key constraint does not exist\n`);
   });
@@ -72,28 +79,39 @@ describe('perfaudit check-migrations (CLI)', () => {
       '1.sql': 'CREATE TABLE a (id int PRIMARY KEY);\n-- perfaudit-ignore missing-fk-indx\nCREATE TABLE b (a int REFERENCES a);\n',
       '2.sql': 'CREATE TABLE c (id int PRIMARY KEY);\nCREATE TABLEE d ();\n',
     });
-    expect(await runCli(['check-migrations', join(dir, '1.sql')])).toEqual({
+    expect(await check(join(dir, '1.sql'))).toEqual({
       code: 2, stdout: '', stderr: `perfaudit: ${join(dir, '1.sql')}:2: perfaudit-ignore names unknown rule "missing-fk-indx"\n`,
     });
-    expect(await runCli(['check-migrations', join(dir, '1.sql'), '--since', '9.sql'])).toEqual({
+    expect(await check(join(dir, '1.sql'), '--since', '9.sql')).toEqual({
       code: 2, stdout: '', stderr: 'perfaudit: --since 9.sql: not one of the migration files\n',
     });
-    expect(await runCli(['check-migrations', join(dir, '2.sql')])).toEqual({
+    expect(await check(join(dir, '2.sql'))).toEqual({
       code: 2, stdout: '', stderr: `perfaudit: ${join(dir, '2.sql')}:2: syntax error at or near "TABLEE"\n`,
     });
   });
 
   it('uses a given server for the scratch database, never creates roles there, and always drops the database', async () => {
-    const server = inject('pgUrl');
-    const scratchDatabases = () => withClient(server, async (client) =>
+    const scratchDatabases = () => withClient(inject('pgUrl'), async (client) =>
       (await client.query(`SELECT datname FROM pg_database WHERE datname LIKE 'perfaudit_migrations_%'`)).rows);
-    const missingRole = await runCli(['check-migrations', FIXTURE, '--server', server]);
-    expect(missingRole).toEqual({
-      code: 2, stdout: '', stderr: `perfaudit: migration ${FIXTURE}/0001_init.sql:10 failed: role "app_reader" does not exist\n`,
+    const dir = await migrationsDir({ '1.sql': 'CREATE TABLE a (id int PRIMARY KEY);\nGRANT SELECT ON a TO perfaudit_no_such_role;\n' });
+    expect(await check(dir)).toEqual({
+      code: 2, stdout: '', stderr: `perfaudit: migration ${join(dir, '1.sql')}:2 failed: role "perfaudit_no_such_role" does not exist\n`,
     });
-    await withClient(server, (client) => client.query('CREATE ROLE app_reader NOLOGIN'));
-    const result = await runCli(['check-migrations', FIXTURE, '--since', '0001_init.sql', '--rules', SCHEMA_RULES, '--format', 'json', '--server', server]);
+    const result = await check(FIXTURE, '--since', '0001_init.sql', '--rules', SCHEMA_RULES, '--format', 'json');
     expect(located(result)).toEqual(located(sinceFirst));
     expect(await scratchDatabases()).toEqual([]);
+  });
+
+  it('with a baseline, reports only what is new since it was written', async () => {
+    const dir = await migrationsDir({});
+    await cp(FIXTURE, dir, { recursive: true });
+    const baseline = join(dir, 'baseline.json');
+    const written = await check(dir, '--since', '0001_init.sql', '--write-baseline', baseline);
+    expect(written).toEqual({ code: 0, stdout: '', stderr: `wrote ${baseline}: 5 known findings\n` });
+    await writeFile(join(dir, '0005_watchers.sql'), 'CREATE TABLE watchers (id bigint PRIMARY KEY, task_id bigint REFERENCES tasks);\n');
+    const result = await check(dir, '--since', '0001_init.sql', '--rules', SCHEMA_RULES, '--baseline', baseline, '--format', 'json');
+    expect(result.code).toBe(1);
+    expect(located(result)).toEqual([`missing-fk-index ${join(dir, '0005_watchers.sql')}:1 public.watchers.watchers_task_id_fkey`]);
+    expect(JSON.parse(result.stdout).baseline).toMatchObject({ suppressed: 5, stale: [], unchecked: 0 });
   });
 });
