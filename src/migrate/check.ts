@@ -66,7 +66,10 @@ export async function checkMigrations(input: CheckMigrationsInput): Promise<Migr
       }),
       ...applied.migrations.flatMap((migration) => lintMigration(migration, rules, config, selection)),
     ].filter(unsuppressed).sort(byLocation(fresh));
-    const report = buildReport(final.snapshot, { findings, skipped: [] }, { startedAt, durationMs: Date.now() - startedAt.getTime() });
+    const report = {
+      ...buildReport(final.snapshot, { findings, skipped: [] }, { startedAt, durationMs: Date.now() - startedAt.getTime() }),
+      migrations: { checked: fresh.map((source) => source.file), deployed: deployed.length },
+    };
     const checked = rules
       .filter((rule) => (isMigrationRule(rule) || SCHEMA_RULES.includes(rule.id)) && isRuleOn(rule, config, selection))
       .map((rule) => rule.id);

@@ -25,6 +25,8 @@ export interface Report {
   readonly skipped: readonly Skipped[];
   /** With `--baseline`: findings and summary are the new findings only; this says what was left out. */
   readonly baseline?: BaselineSummary;
+  /** check-migrations: the migration files checked, and how many deployed ones were applied unchecked before them. */
+  readonly migrations?: { readonly checked: readonly string[]; readonly deployed: number };
 }
 
 export const TOOL_VERSION = '0.1.0';

@@ -12,8 +12,10 @@ export function renderText(report: Report, options: { color: boolean }): string 
   const paint: Record<Severity, ChalkInstance> = { critical: c.red.bold, warning: c.yellow.bold, info: c.cyan };
   const out: string[] = [
     c.bold(`perfaudit ${report.tool.version} · database ${report.database.name} · PostgreSQL ${report.database.serverVersion}`),
-    c.dim(`statistics since ${report.database.statsResetAt ?? 'server start (never reset)'} · scanned in ${report.durationMs} ms`),
-    c.dim(workloadLine(report.workload)),
+    ...(report.migrations ? [c.dim(migrationsLine(report.migrations, report.durationMs))] : [
+      c.dim(`statistics since ${report.database.statsResetAt ?? 'server start (never reset)'} · scanned in ${report.durationMs} ms`),
+      c.dim(workloadLine(report.workload)),
+    ]),
     ...baselineLines(report.baseline, c),
   ];
   for (const severity of SEVERITIES) {
@@ -49,6 +51,11 @@ function renderFinding(finding: Finding, c: ChalkInstance, paint: ChalkInstance)
 function baselineLines(baseline: Report['baseline'], c: ChalkInstance): string[] {
   if (!baseline) return [];
   return [baselineSentence(baseline), ...baseline.stale.map((entry) => `  stale: ${entryLabel(entry)}`)].map((line) => c.dim(line));
+}
+
+function migrationsLine(migrations: NonNullable<Report['migrations']>, durationMs: number): string {
+  const deployed = migrations.deployed ? ` after ${migrations.deployed} deployed (applied, not checked)` : '';
+  return `migrations: ${migrations.checked.length} checked${deployed} · in ${durationMs} ms`;
 }
 
 function workloadLine(workload: Report['workload']): string {
