@@ -1,5 +1,5 @@
 import { bodyOf, listOf, strings } from '../src/advisor/parse-tree.js';
-import { findingAt, hasOption, manualFix, rangeVarName, tableOf, targetOn } from '../src/migrate/hazard.js';
+import { findingAt, hasOption, manualFix, rangeVarName, resolvedTable, targetOn } from '../src/migrate/hazard.js';
 import { defineMigrationRule, type MigrationFindingDraft, type MigrationStatement } from '../src/rule.js';
 
 export default defineMigrationRule({
@@ -66,8 +66,7 @@ function finding(statement: MigrationStatement): MigrationFindingDraft {
     : statement.kind === 'DropStmt' ? strings(listOf(statement.node.objects)[0]).at(-1)
     : statement.kind === 'ReindexStmt' && statement.node.kind === 'REINDEX_OBJECT_INDEX' ? rangeVarName(statement.node.relation)?.name
     : undefined;
-  const table = statement.kind === 'IndexStmt' || statement.kind === 'AlterTableStmt' ? tableOf(statement)
-    : statement.target && { schema: statement.target.schema, name: statement.target.name };
+  const table = resolvedTable(statement);
   return findingAt(
     statement,
     targetOn(typeof index === 'string' ? 'index' : 'table', table, { name: typeof index === 'string' ? index : null }),

@@ -1,6 +1,6 @@
 import { type Node } from '../src/advisor/parse-tree.js';
 import { alterTable, columnConstraints, constraintBody, removal, withNotValid, type AlterCommand, type AlterTable, type ColumnConstraint } from '../src/migrate/alter-table.js';
-import { columnNames, findingAt, isNewInFile, manualFix, objectName, rangeVarName, referencedColumns, tableLabel, tableOf, tableSql, targetOn, type TableName } from '../src/migrate/hazard.js';
+import { columnNames, existingTable, findingAt, manualFix, objectName, rangeVarName, referencedColumns, tableLabel, tableSql, targetOn, type TableName } from '../src/migrate/hazard.js';
 import { quoteIdent } from '../src/plan/quote.js';
 import { defineMigrationRule, type MigrationFindingDraft, type MigrationStatement } from '../src/rule.js';
 
@@ -54,7 +54,7 @@ Unique, primary-key and exclusion constraints are non-concurrent-index-build's b
 NOT NULL constraints set-not-null-scan's.
 `,
   checkMigration(migration) {
-    return migration.statements.filter((statement) => !isNewInFile(statement)).flatMap(findings);
+    return migration.statements.flatMap(findings);
   },
 });
 
@@ -62,7 +62,7 @@ const VALIDATED = new Set(['CONSTR_FOREIGN', 'CONSTR_CHECK']);
 
 function findings(statement: MigrationStatement): MigrationFindingDraft[] {
   const table = alterTable(statement);
-  const name = tableOf(statement);
+  const name = existingTable(statement);
   if (!table || !name) return [];
   return table.commands.flatMap((command) => {
     if (command.subtype === 'AT_AddConstraint' && command.constraint && isValidated(command.constraint)) {

@@ -1,4 +1,4 @@
-import { comment, findingAt, manualFix, tableLabel, tableOf, targetOn } from '../src/migrate/hazard.js';
+import { comment, findingAt, manualFix, resolvedTable, tableLabel, targetOn } from '../src/migrate/hazard.js';
 import { writeBlockingLock } from '../src/migrate/locks.js';
 import { quoteLiteral } from '../src/plan/quote.js';
 import { defineMigrationRule, target, type MigrationStatement } from '../src/rule.js';
@@ -66,7 +66,7 @@ referenced table of a foreign key, a partition being attached) are not considere
     const first = migration.statements.find(needsTimeout);
     if (!first) return [];
     const lock = writeBlockingLock(first);
-    const table = first.target ? tableOf(first) : null;
+    const table = resolvedTable(first);
     return [findingAt(
       first,
       table ? targetOn('table', table) : target('database', {}),

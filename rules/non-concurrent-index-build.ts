@@ -1,5 +1,5 @@
 import { alterTable, columnConstraints, removal, type AlterTable } from '../src/migrate/alter-table.js';
-import { columnNames, comment, findingAt, isNewInFile, manualFix, tableLabel, tableOf, targetOn, type TableName } from '../src/migrate/hazard.js';
+import { columnNames, comment, existingTable, findingAt, manualFix, tableLabel, targetOn, type TableName } from '../src/migrate/hazard.js';
 import { concurrentIndex, keyConstraint, partitionedConstraint, prebuiltConstraint, type KeyConstraint } from '../src/migrate/index-build.js';
 import { defineMigrationRule, type MigrationFindingDraft, type MigrationStatement } from '../src/rule.js';
 
@@ -60,14 +60,14 @@ the only advice is a quiet moment and a lock_timeout. The partition steps are a 
 the check server does not list partitions.
 `,
   checkMigration(migration) {
-    return migration.statements.filter((statement) => !isNewInFile(statement)).flatMap((statement) =>
+    return migration.statements.flatMap((statement) =>
       statement.kind === 'IndexStmt' ? indexFindings(statement) : constraintFindings(statement));
   },
 });
 
 function indexFindings(statement: MigrationStatement): MigrationFindingDraft[] {
   const { node } = statement;
-  const table = tableOf(statement);
+  const table = existingTable(statement);
   const partitioned = statement.target?.partitioned === true;
   const parentOnly = node.relation !== undefined && (node.relation as { inh?: boolean }).inh !== true;
   if (node.concurrent === true || !table || (partitioned && parentOnly)) return [];
@@ -83,7 +83,7 @@ function indexFindings(statement: MigrationStatement): MigrationFindingDraft[] {
 
 function constraintFindings(statement: MigrationStatement): MigrationFindingDraft[] {
   const table = alterTable(statement);
-  const name = tableOf(statement);
+  const name = existingTable(statement);
   if (!table || !name) return [];
   return table.commands.flatMap((command) => {
     const constraint = command.constraint;
@@ -109,7 +109,7 @@ function keyFinding(statement: MigrationStatement, name: TableName, key: KeyCons
   const kind = key.primary ? 'PRIMARY KEY' : 'UNIQUE';
   const fix = statement.target?.partitioned === true
     ? partitionedConstraint(name, key, table.source.slice(0))
-    : [...(rest === null ? [] : [`${rest};`]), ...prebuiltConstraint(name, key)];
+    : [...(rest === null ? [] : [`${rest};`]), ...prebuiltConstraint(name, key, nullableKeys(statement, key))];
   return findingAt(
     statement,
     targetOn('constraint', name, { name: typeof key.node.conname === 'string' ? key.node.conname : null, columns: key.keys }),
@@ -117,6 +117,13 @@ function keyFinding(statement: MigrationStatement, name: TableName, key: KeyCons
     manualFix(fix, 'SHARE UPDATE EXCLUSIVE', false),
     { lock: 'ACCESS EXCLUSIVE' },
   );
+}
+
+// Key columns not known to be NOT NULL (all of them when the server did not say).
+function nullableKeys(statement: MigrationStatement, key: KeyConstraint): string[] {
+  const target = statement.target;
+  if (target?.notNull === undefined) return [...key.keys];
+  return key.keys.filter((column) => !target.notNull?.includes(column) && !target.notNullChecked.includes(column));
 }
 
 function exclusionFinding(statement: MigrationStatement, name: TableName, conname: unknown): MigrationFindingDraft {

@@ -1,5 +1,5 @@
 import { listOf, strings } from '../src/advisor/parse-tree.js';
-import { findingAt, isNewInFile, manualFix, namesSql, tableLabel, tableOf, targetOn } from '../src/migrate/hazard.js';
+import { existingTable, findingAt, manualFix, namesSql, tableLabel, targetOn } from '../src/migrate/hazard.js';
 import { defineMigrationRule, type MigrationFindingDraft, type MigrationStatement } from '../src/rule.js';
 
 export default defineMigrationRule({
@@ -54,7 +54,7 @@ judged by the table of the first.
 function isPlainIndexDrop(statement: MigrationStatement): boolean {
   const { node } = statement;
   return statement.kind === 'DropStmt' && node.removeType === 'OBJECT_INDEX' && node.concurrent !== true
-    && !isNewInFile(statement) && statement.target?.partitioned !== true;
+    && existingTable(statement) !== null && statement.target?.partitioned !== true;
 }
 
 function finding(statement: MigrationStatement): MigrationFindingDraft {
@@ -62,7 +62,7 @@ function finding(statement: MigrationStatement): MigrationFindingDraft {
   const ifExists = statement.node.missing_ok === true ? 'IF EXISTS ' : '';
   const lines = indexes.map((names) => `DROP INDEX CONCURRENTLY ${ifExists}${namesSql(names)};`);
   if (statement.node.behavior === 'DROP_CASCADE') lines.unshift('-- CONCURRENTLY refuses CASCADE: drop the objects that depend on the index first.');
-  const table = tableOf(statement);
+  const table = existingTable(statement);
   const first = indexes[0] ?? [];
   return findingAt(
     statement,

@@ -1,4 +1,4 @@
-import { findingAt, hasOption, isNewInFile, manualFix, rangeVarName, tableLabel, tableOf, targetOn } from '../src/migrate/hazard.js';
+import { existingTable, findingAt, hasOption, manualFix, rangeVarName, tableLabel, targetOn } from '../src/migrate/hazard.js';
 import { insertAfterKeyword, sqlSource } from '../src/migrate/sql-source.js';
 import { target, defineMigrationRule, type MigrationFindingDraft, type MigrationStatement, type Target } from '../src/rule.js';
 
@@ -50,6 +50,8 @@ Whether the rebuild is needed at all (bloat, corruption, a collation change) is 
   },
 });
 
+const ON_TABLE = new Set(['REINDEX_OBJECT_INDEX', 'REINDEX_OBJECT_TABLE']);
+
 // The keyword after which CONCURRENTLY goes, per REINDEX kind.
 const KIND_KEYWORD: Readonly<Record<string, string>> = {
   REINDEX_OBJECT_INDEX: 'INDEX',
@@ -58,8 +60,11 @@ const KIND_KEYWORD: Readonly<Record<string, string>> = {
   REINDEX_OBJECT_DATABASE: 'DATABASE',
 };
 
+// REINDEX INDEX and TABLE count on tables that existed before the file; SCHEMA, DATABASE
+// and SYSTEM name no table and always count.
 function isPlainReindex(statement: MigrationStatement): boolean {
-  return statement.kind === 'ReindexStmt' && !hasOption(statement.node.params, 'concurrently') && !isNewInFile(statement);
+  if (statement.kind !== 'ReindexStmt' || hasOption(statement.node.params, 'concurrently')) return false;
+  return !ON_TABLE.has(String(statement.node.kind)) || existingTable(statement) !== null;
 }
 
 function finding(statement: MigrationStatement): MigrationFindingDraft {
@@ -74,7 +79,7 @@ function finding(statement: MigrationStatement): MigrationFindingDraft {
 
 function describe(statement: MigrationStatement): { found: Target; message: string } {
   const { kind, name } = statement.node;
-  const table = statement.target && { schema: statement.target.schema, name: statement.target.name };
+  const table = existingTable(statement);
   const locks = 'holds SHARE (no writes) and ACCESS EXCLUSIVE on each rebuilt index (no queries that plan on the table)';
   if (kind === 'REINDEX_OBJECT_INDEX') {
     const index = rangeVarName(statement.node.relation);
@@ -84,7 +89,7 @@ function describe(statement: MigrationStatement): { found: Target; message: stri
     };
   }
   if (kind === 'REINDEX_OBJECT_TABLE') {
-    return { found: targetOn('table', tableOf(statement)), message: `REINDEX TABLE ${tableLabel(tableOf(statement))} ${locks} until all are rebuilt; use REINDEX CONCURRENTLY.` };
+    return { found: targetOn('table', table), message: `REINDEX TABLE ${tableLabel(table)} ${locks} until all are rebuilt; use REINDEX CONCURRENTLY.` };
   }
   const schema = kind === 'REINDEX_OBJECT_SCHEMA' && typeof name === 'string' ? name : null;
   const scope = schema === null ? (kind === 'REINDEX_OBJECT_SYSTEM' ? 'the system catalogs' : 'the database') : `schema ${schema}`;

@@ -1,5 +1,5 @@
 import { alterTable, type AlterCommand, type AlterTable } from '../src/migrate/alter-table.js';
-import { comment, findingAt, isNewInFile, manualFix, objectName, tableLabel, tableOf, tableSql, targetOn, type TableName } from '../src/migrate/hazard.js';
+import { comment, existingTable, findingAt, manualFix, objectName, tableLabel, tableSql, targetOn, type TableName } from '../src/migrate/hazard.js';
 import { quoteIdent } from '../src/plan/quote.js';
 import { defineMigrationRule, type MigrationFindingDraft, type MigrationStatement } from '../src/rule.js';
 
@@ -50,14 +50,14 @@ without rewriting the table (a new collation) is not reported.
 `,
   checkMigration(migration) {
     return migration.statements
-      .filter((statement) => statement.target?.rewritten === true && !isNewInFile(statement))
+      .filter((statement) => statement.target?.rewritten === true)
       .flatMap(finding);
   },
 });
 
 function finding(statement: MigrationStatement): MigrationFindingDraft[] {
   const table = alterTable(statement);
-  const name = tableOf(statement);
+  const name = existingTable(statement);
   const changes = table?.commands.filter((command) => command.subtype === 'AT_AlterColumnType' && command.column !== null) ?? [];
   if (!table || !name || !changes.length) return [];
   const columns = changes.map((command) => command.column ?? '');

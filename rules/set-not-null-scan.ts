@@ -1,5 +1,5 @@
 import { alterTable, withNotValid, type AlterCommand, type AlterTable } from '../src/migrate/alter-table.js';
-import { columnNames, findingAt, isNewInFile, manualFix, objectName, tableLabel, tableOf, tableSql, targetOn, type TableName } from '../src/migrate/hazard.js';
+import { columnNames, existingTable, findingAt, manualFix, objectName, tableLabel, tableSql, targetOn, type TableName } from '../src/migrate/hazard.js';
 import { quoteIdent } from '../src/plan/quote.js';
 import { defineMigrationRule, type MigrationFindingDraft, type MigrationStatement } from '../src/rule.js';
 
@@ -52,13 +52,13 @@ Rows with NULLs make VALIDATE fail: backfill them first, in batches. The implici
 NULL of \`ADD PRIMARY KEY\` is covered by non-concurrent-index-build's fix.
 `,
   checkMigration(migration) {
-    return migration.statements.filter((statement) => !isNewInFile(statement)).flatMap(findings);
+    return migration.statements.flatMap(findings);
   },
 });
 
 function findings(statement: MigrationStatement): MigrationFindingDraft[] {
   const table = alterTable(statement);
-  const name = tableOf(statement);
+  const name = existingTable(statement);
   if (!table || !name) return [];
   const proven = new Set([...(statement.target?.notNull ?? []), ...(statement.target?.notNullChecked ?? [])]);
   return table.commands.flatMap((command) => {

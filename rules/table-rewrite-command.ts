@@ -1,5 +1,5 @@
 import { bodyOf, listOf } from '../src/advisor/parse-tree.js';
-import { comment, findingAt, hasOption, isNewInFile, manualFix, rangeVarName, tableLabel, tableSql, targetOn, type TableName } from '../src/migrate/hazard.js';
+import { comment, existingTable, findingAt, hasOption, manualFix, rangeVarName, tableLabel, tableSql, targetOn, type TableName } from '../src/migrate/hazard.js';
 import { quoteIdent } from '../src/plan/quote.js';
 import { defineMigrationRule, target, type MigrationFindingDraft, type MigrationStatement } from '../src/rule.js';
 
@@ -45,9 +45,14 @@ pg_repack needs its extension installed and a primary key or a unique index on N
 columns. A VACUUM FULL of several tables is judged by the first of them.
 `,
   checkMigration(migration) {
-    return migration.statements.filter((statement) => rewrites(statement) && !isNewInFile(statement)).map(finding);
+    return migration.statements.filter((statement) => rewrites(statement) && (namesNoTable(statement) || existingTable(statement) !== null)).map(finding);
   },
 });
+
+// VACUUM FULL and CLUSTER without a table work on every table they apply to.
+function namesNoTable({ kind, node }: MigrationStatement): boolean {
+  return kind === 'ClusterStmt' ? node.relation === undefined : node.rels === undefined;
+}
 
 function rewrites(statement: MigrationStatement): boolean {
   return statement.kind === 'ClusterStmt'
@@ -58,7 +63,7 @@ function finding(statement: MigrationStatement): MigrationFindingDraft {
   const tables = statement.kind === 'ClusterStmt'
     ? [rangeVarName(statement.node.relation)].filter((table) => table !== null)
     : listOf(statement.node.rels).flatMap((rel) => [rangeVarName(bodyOf(rel, 'VacuumRelation')?.relation)].filter((table) => table !== null));
-  const first = statement.target ? { schema: statement.target.schema, name: statement.target.name } : tables[0] ?? null;
+  const first = existingTable(statement) ?? tables[0] ?? null;
   const command = statement.kind === 'ClusterStmt' ? 'CLUSTER' : 'VACUUM FULL';
   return findingAt(
     statement,

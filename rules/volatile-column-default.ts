@@ -1,7 +1,7 @@
 import { bodyOf, listOf, strings, type Node } from '../src/advisor/parse-tree.js';
 import { alterTable, columnConstraints, constraintBody, removal, type AlterCommand, type AlterTable, type ColumnConstraint } from '../src/migrate/alter-table.js';
 import type { Edit } from '../src/migrate/sql-source.js';
-import { comment, findingAt, isNewInFile, manualFix, objectName, tableLabel, tableOf, tableSql, targetOn, type TableName } from '../src/migrate/hazard.js';
+import { comment, existingTable, findingAt, manualFix, objectName, tableLabel, tableSql, targetOn, type TableName } from '../src/migrate/hazard.js';
 import { qualify, quoteIdent, quoteLiteral } from '../src/plan/quote.js';
 import { defineMigrationRule, type MigrationFindingDraft, type MigrationStatement } from '../src/rule.js';
 
@@ -56,7 +56,7 @@ the rewrite itself is what the server observed.
 `,
   checkMigration(migration) {
     return migration.statements
-      .filter((statement) => statement.target?.rewritten === true && !isNewInFile(statement))
+      .filter((statement) => statement.target?.rewritten === true)
       .flatMap(findings);
   },
 });
@@ -69,7 +69,7 @@ const DEFERRED = new Set(['CONSTR_DEFAULT', 'CONSTR_IDENTITY', 'CONSTR_NOTNULL',
 
 function findings(statement: MigrationStatement): MigrationFindingDraft[] {
   const table = alterTable(statement);
-  const name = tableOf(statement);
+  const name = existingTable(statement);
   if (!table || !name) return [];
   const added = table.commands.filter((command) => command.subtype === 'AT_AddColumn')
     .map((command) => ({ command, constraints: columnConstraints(table, command) }))

@@ -13,18 +13,18 @@ export interface TableName {
   readonly name: string;
 }
 
-/** Tables created earlier in the same migration have no readers or writers to block yet. */
-export function isNewInFile(statement: MigrationStatement): boolean {
-  return statement.target?.newInFile === true;
+/** The table the server resolved for the statement (see MigrationStatement.target), by name. */
+export function resolvedTable(statement: MigrationStatement): TableName | null {
+  return statement.target && { schema: statement.target.schema, name: statement.target.name };
 }
 
 /**
- * The table a statement is about: as the server resolved it before the statement ran, else
- * as the statement's `relation` spells it.
+ * The statement's table when it existed before this migration file: lock hazards apply only
+ * there. A table created earlier in the same file has no readers or writers to block yet,
+ * and a statement with no resolved table (IF EXISTS of nothing) locks nothing.
  */
-export function tableOf(statement: MigrationStatement): TableName | null {
-  if (statement.target) return { schema: statement.target.schema, name: statement.target.name };
-  return rangeVarName(statement.node.relation);
+export function existingTable(statement: MigrationStatement): TableName | null {
+  return statement.target?.newInFile === false ? resolvedTable(statement) : null;
 }
 
 /** A RangeVar's names (`app.orders` → { schema: 'app', name: 'orders' }). */

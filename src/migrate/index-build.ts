@@ -46,13 +46,14 @@ export function keyConstraint(node: Node, table: TableName, keys: readonly strin
 }
 
 /**
- * The constraint over an index built concurrently beforehand.
+ * The constraint over an index built concurrently beforehand. `nullable` are the key
+ * columns not known to be NOT NULL, which a primary key must make so first.
  *
  * @example
  * CREATE UNIQUE INDEX CONCURRENTLY orders_code_key ON app.orders (code);
  * ALTER TABLE app.orders ADD CONSTRAINT orders_code_key UNIQUE USING INDEX orders_code_key;
  */
-export function prebuiltConstraint(table: TableName, constraint: KeyConstraint): string[] {
+export function prebuiltConstraint(table: TableName, constraint: KeyConstraint, nullable: readonly string[]): string[] {
   const { node } = constraint;
   const include = columnNames(node.including);
   const index = quoteIdent(constraint.name);
@@ -66,7 +67,7 @@ export function prebuiltConstraint(table: TableName, constraint: KeyConstraint):
   const timing = (constraint.deferrable ? ' DEFERRABLE' : '') + (constraint.initiallyDeferred ? ' INITIALLY DEFERRED' : '');
   return [
     `${build.join('')};`,
-    ...(constraint.primary ? [comment(`${constraint.keys.join(', ')} must already be NOT NULL, or the next step scans the table under ACCESS EXCLUSIVE (perfaudit rules set-not-null-scan).`)] : []),
+    ...(constraint.primary && nullable.length ? [comment(`${nullable.join(', ')} must be NOT NULL first, or the next step scans the table under ACCESS EXCLUSIVE (perfaudit rules set-not-null-scan).`)] : []),
     `ALTER TABLE ${tableSql(table)} ADD CONSTRAINT ${index} ${constraint.primary ? 'PRIMARY KEY' : 'UNIQUE'} USING INDEX ${index}${timing};`,
   ];
 }
