@@ -1,5 +1,5 @@
-import { bodyOf, listOf, strings } from '../src/advisor/parse-tree.js';
-import { findingAt, hasOption, manualFix, rangeVarName, resolvedTable, targetOn } from '../src/migrate/hazard.js';
+import { bodyOf, listOf } from '../src/advisor/parse-tree.js';
+import { findingAt, hasOption, indexNamed, manualFix, resolvedTable, targetOn } from '../src/migrate/hazard.js';
 import { defineMigrationRule, type MigrationFindingDraft, type MigrationStatement } from '../src/rule.js';
 
 export default defineMigrationRule({
@@ -62,14 +62,10 @@ function concurrentKind(statement: MigrationStatement): string | null {
 
 function finding(statement: MigrationStatement): MigrationFindingDraft {
   const what = concurrentKind(statement) ?? '';
-  const index = statement.kind === 'IndexStmt' ? statement.node.idxname
-    : statement.kind === 'DropStmt' ? strings(listOf(statement.node.objects)[0]).at(-1)
-    : statement.kind === 'ReindexStmt' && statement.node.kind === 'REINDEX_OBJECT_INDEX' ? rangeVarName(statement.node.relation)?.name
-    : undefined;
-  const table = resolvedTable(statement);
+  const index = indexNamed(statement);
   return findingAt(
     statement,
-    targetOn(typeof index === 'string' ? 'index' : 'table', table, { name: typeof index === 'string' ? index : null }),
+    targetOn(index ? 'index' : 'table', resolvedTable(statement), { name: index?.name ?? null }),
     `${what} runs inside a transaction block here, where PostgreSQL refuses it ("cannot run inside a transaction block"): the migration fails.`,
     manualFix([
       `-- ${what} cannot run inside a transaction block: give it a migration of its own that runs outside one`,

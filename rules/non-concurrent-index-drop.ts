@@ -1,5 +1,5 @@
 import { listOf, strings } from '../src/advisor/parse-tree.js';
-import { existingTable, findingAt, manualFix, namesSql, tableLabel, targetOn } from '../src/migrate/hazard.js';
+import { existingTable, findingAt, indexNamed, manualFix, namesSql, tableLabel, targetOn } from '../src/migrate/hazard.js';
 import { defineMigrationRule, type MigrationFindingDraft, type MigrationStatement } from '../src/rule.js';
 
 export default defineMigrationRule({
@@ -63,11 +63,11 @@ function finding(statement: MigrationStatement): MigrationFindingDraft {
   const lines = indexes.map((names) => `DROP INDEX CONCURRENTLY ${ifExists}${namesSql(names)};`);
   if (statement.node.behavior === 'DROP_CASCADE') lines.unshift('-- CONCURRENTLY refuses CASCADE: drop the objects that depend on the index first.');
   const table = existingTable(statement);
-  const first = indexes[0] ?? [];
+  const index = indexNamed(statement);
   return findingAt(
     statement,
-    targetOn('index', table, { name: first.at(-1) ?? null }),
-    `DROP INDEX ${first.join('.')} takes ACCESS EXCLUSIVE on ${tableLabel(table)}, queuing every read and write behind the slowest running query; drop it CONCURRENTLY.`,
+    targetOn('index', table, { name: index?.name ?? null }),
+    `DROP INDEX ${tableLabel(index)} takes ACCESS EXCLUSIVE on ${tableLabel(table)}, queuing every read and write behind the slowest running query; drop it CONCURRENTLY.`,
     manualFix(lines, 'SHARE UPDATE EXCLUSIVE', false),
     { lock: 'ACCESS EXCLUSIVE' },
   );

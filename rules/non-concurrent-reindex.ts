@@ -1,4 +1,4 @@
-import { existingTable, findingAt, hasOption, manualFix, rangeVarName, tableLabel, targetOn } from '../src/migrate/hazard.js';
+import { existingTable, findingAt, hasOption, indexNamed, manualFix, tableLabel, targetOn } from '../src/migrate/hazard.js';
 import { insertAfterKeyword, sqlSource } from '../src/migrate/sql-source.js';
 import { target, defineMigrationRule, type MigrationFindingDraft, type MigrationStatement, type Target } from '../src/rule.js';
 
@@ -82,7 +82,7 @@ function describe(statement: MigrationStatement): { found: Target; message: stri
   const table = existingTable(statement);
   const locks = 'holds SHARE (no writes) and ACCESS EXCLUSIVE on each rebuilt index (no queries that plan on the table)';
   if (kind === 'REINDEX_OBJECT_INDEX') {
-    const index = rangeVarName(statement.node.relation);
+    const index = indexNamed(statement);
     return {
       found: target('index', { schema: table?.schema ?? index?.schema ?? null, table: table?.name ?? null, name: index?.name ?? null }),
       message: `REINDEX INDEX ${tableLabel(index)} ${locks} on ${tableLabel(table)} until it is rebuilt; use REINDEX CONCURRENTLY.`,

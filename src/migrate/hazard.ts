@@ -40,6 +40,16 @@ export function tableLabel(table: TableName | null): string {
   return table.schema === null ? table.name : `${table.schema}.${table.name}`;
 }
 
+/** The index a statement names: CREATE INDEX's (null when unnamed), DROP INDEX's first, REINDEX INDEX's. */
+export function indexNamed({ kind, node }: MigrationStatement): TableName | null {
+  if (kind === 'IndexStmt') return typeof node.idxname === 'string' ? { schema: rangeVarName(node.relation)?.schema ?? null, name: node.idxname } : null;
+  if (kind === 'DropStmt' && node.removeType === 'OBJECT_INDEX') {
+    const names = strings(listOf(node.objects)[0]);
+    return names.length ? { schema: names.length > 1 ? names.at(-2)! : null, name: names.at(-1)! } : null;
+  }
+  return kind === 'ReindexStmt' && node.kind === 'REINDEX_OBJECT_INDEX' ? rangeVarName(node.relation) : null;
+}
+
 /** A table name as SQL, quoted, schema-qualified when the schema is known. */
 export function tableSql(table: TableName): string {
   return table.schema === null ? quoteIdent(table.name) : qualify(table.schema, table.name);
