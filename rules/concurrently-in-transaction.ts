@@ -1,5 +1,6 @@
 import { bodyOf, listOf } from '../src/advisor/parse-tree.js';
 import { findingAt, hasOption, indexNamed, manualFix, resolvedTable, targetOn } from '../src/migrate/hazard.js';
+import { terminated } from '../src/migrate/sql-source.js';
 import { defineMigrationRule, type MigrationFindingDraft, type MigrationStatement } from '../src/rule.js';
 
 export default defineMigrationRule({
@@ -70,7 +71,7 @@ function finding(statement: MigrationStatement): MigrationFindingDraft {
     manualFix([
       `-- ${what} cannot run inside a transaction block: give it a migration of its own that runs outside one`,
       '-- (plain SQL: no BEGIN/COMMIT; goose: -- +goose NO TRANSACTION; dbmate: -- migrate:up transaction:false; Flyway: executeInTransaction=false).',
-      `${statement.text};`,
+      terminated(statement.text),
     ], null, false),
   );
 }

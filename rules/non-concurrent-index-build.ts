@@ -1,6 +1,7 @@
 import { alterTable, columnConstraints, removal, type AlterTable } from '../src/migrate/alter-table.js';
 import { columnNames, comment, existingTable, findingAt, manualFix, tableLabel, targetOn, type TableName } from '../src/migrate/hazard.js';
 import { concurrentIndex, keyConstraint, partitionedConstraint, prebuiltConstraint, type KeyConstraint } from '../src/migrate/index-build.js';
+import { terminated } from '../src/migrate/sql-source.js';
 import { defineMigrationRule, type MigrationFindingDraft, type MigrationStatement } from '../src/rule.js';
 
 export default defineMigrationRule({
@@ -108,7 +109,7 @@ function constraintFindings(statement: MigrationStatement): MigrationFindingDraf
 function keyFinding(statement: MigrationStatement, name: TableName, key: KeyConstraint, rest: string | null, table: AlterTable): MigrationFindingDraft {
   const kind = key.primary ? 'PRIMARY KEY' : 'UNIQUE';
   const fix = statement.target?.partitioned === true
-    ? partitionedConstraint(name, key, table.source.slice(0))
+    ? partitionedConstraint(name, key, terminated(statement.text))
     : [...(rest === null ? [] : [`${rest};`]), ...prebuiltConstraint(name, key, nullableKeys(statement, key))];
   return findingAt(
     statement,

@@ -1,5 +1,6 @@
 import { alterTable, withNotValid, type AlterCommand, type AlterTable } from '../src/migrate/alter-table.js';
 import { columnNames, existingTable, findingAt, manualFix, objectName, tableLabel, tableSql, targetOn, type TableName } from '../src/migrate/hazard.js';
+import { terminated } from '../src/migrate/sql-source.js';
 import { quoteIdent } from '../src/plan/quote.js';
 import { defineMigrationRule, type MigrationFindingDraft, type MigrationStatement } from '../src/rule.js';
 
@@ -79,7 +80,7 @@ function checkFirst(statement: MigrationStatement, name: TableName, column: stri
     '-- in a separate transaction (SHARE UPDATE EXCLUSIVE: reads and writes go on):',
     `ALTER TABLE ${table} VALIDATE CONSTRAINT ${check};`,
     '-- the validated CHECK lets SET NOT NULL skip its scan:',
-    `${statement.text};`,
+    terminated(statement.text),
     `ALTER TABLE ${table} DROP CONSTRAINT ${check};`,
   ]);
 }

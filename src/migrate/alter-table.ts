@@ -44,7 +44,7 @@ export interface AlterTable {
  */
 export function alterTable(statement: MigrationStatement): AlterTable | null {
   if (statement.kind !== 'AlterTableStmt') return null;
-  const node = bodyOf(parseSync(statement.text).stmts?.[0]?.stmt, 'AlterTableStmt');
+  const node = reparsed(statement.text);
   const source = sqlSource(statement.text);
   const spans = commandSpans(source, node?.relation);
   const cmds = listOf(node?.cmds).map((cmd) => bodyOf(cmd, 'AlterTableCmd') ?? {});
@@ -65,6 +65,14 @@ export function alterTable(statement: MigrationStatement): AlterTable | null {
       return kept.length ? head + kept.map((command) => source.slice(command.start, command.end)).join(', ') : null;
     },
   };
+}
+
+function reparsed(text: string): Node | null {
+  try {
+    return bodyOf(parseSync(text).stmts?.[0]?.stmt, 'AlterTableStmt');
+  } catch {
+    return null;
+  }
 }
 
 // After `ALTER TABLE [IF EXISTS] [ONLY] name [*]` come the subcommands, separated by

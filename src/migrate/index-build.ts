@@ -6,7 +6,7 @@ import { bodyOf, listOf, type Node } from '../advisor/parse-tree.js';
 import { quoteIdent } from '../plan/quote.js';
 import type { MigrationStatement } from '../rule.js';
 import { columnNames, comment, objectName, tableSql, type TableName } from './hazard.js';
-import { clauseText, findKeyword, insertAfterKeyword, sqlSource, type Edit, type SqlSource } from './sql-source.js';
+import { clauseText, findKeyword, insertAfterKeyword, sqlSource, terminated, type Edit, type SqlSource } from './sql-source.js';
 
 /** Where a constraint is written in a statement. */
 export interface Written {
@@ -82,7 +82,7 @@ export function partitionedConstraint(table: TableName, constraint: KeyConstrain
     comment(`  CREATE UNIQUE INDEX CONCURRENTLY <partition index> ON <partition> (${keys});`),
     comment(`  ALTER TABLE <partition> ADD CONSTRAINT <partition index> ${kind} USING INDEX <partition index>;`),
     '-- then this statement builds nothing (ACCESS EXCLUSIVE only for a moment):',
-    `${statement};`,
+    statement,
   ];
 }
 
@@ -93,12 +93,12 @@ export function partitionedConstraint(table: TableName, constraint: KeyConstrain
  */
 export function concurrentIndex(statement: MigrationStatement, table: TableName, partitioned: boolean): string[] {
   const source = sqlSource(statement.text);
-  if (!partitioned) return [`${insertAfterKeyword(source, 'INDEX', 'CONCURRENTLY') ?? statement.text};`];
+  if (!partitioned) return [`${insertAfterKeyword(source, 'INDEX', 'CONCURRENTLY') ?? source.slice(0)};`];
   const { node } = statement;
   const name = typeof node.idxname === 'string' ? node.idxname : objectName(table.name, listOf(node.indexParams).map(keyName), 'idx');
-  const index = findKeyword(source, ['INDEX']);
-  const on = findKeyword(source, ['ON']);
-  if (!index || !on) return [`${statement.text};`];
+  const index = findKeyword(source, 'INDEX');
+  const on = findKeyword(source, 'ON');
+  if (!index || !on) return [terminated(statement.text)];
   const edits: Edit[] = [{ start: on.end, end: on.end, text: ' ONLY' }];
   if (typeof node.idxname !== 'string') edits.push({ start: index.end, end: index.end, text: ` ${quoteIdent(name)}` });
   const indexSql = table.schema === null ? quoteIdent(name) : `${quoteIdent(table.schema)}.${quoteIdent(name)}`;

@@ -22,9 +22,9 @@ export interface Edit {
 /** A statement text with its tokens, for rewriting it by token positions rather than by pattern. */
 export interface SqlSource {
   readonly tokens: readonly SqlToken[];
-  /** The text between two byte offsets (to the end when `end` is left out). */
+  /** The text between two byte offsets (to the last token when `end` is left out). */
   slice(start: number, end?: number): string;
-  /** The text with the edits applied (they must not overlap). */
+  /** The text with the edits applied (they must not overlap), up to its last token. */
   edit(edits: readonly Edit[]): string;
 }
 
@@ -44,7 +44,10 @@ export function sqlSource(text: string): SqlSource {
       if (OPENERS.has(token.text)) depth++;
       return result;
     });
-  const slice = (start: number, end = bytes.length) => bytes.subarray(start, end).toString();
+  // A statement's text can end in a comment (the last one of a file, without a semicolon):
+  // stop at the last token, so a `;` appended by a fix is not commented out.
+  const last = tokens.at(-1)?.end ?? 0;
+  const slice = (start: number, end = last) => bytes.subarray(start, end).toString();
   return {
     tokens,
     slice,
@@ -61,18 +64,24 @@ export function sqlSource(text: string): SqlSource {
   };
 }
 
-/** The first top-level token that is one of the keywords, at or after token `from`. */
-export function findKeyword(source: SqlSource, keywords: readonly string[], from = 0): SqlToken | undefined {
-  return source.tokens.slice(from).find((token) => token.depth === 0 && keywords.includes(token.keyword));
+/** The statement as SQL to run: up to its last token, with its semicolon. */
+export function terminated(text: string): string {
+  return `${sqlSource(text).slice(0)};`;
+}
+
+/** The first top-level token that is the keyword. */
+export function findKeyword(source: SqlSource, keyword: string): SqlToken | undefined {
+  return source.tokens.find((token) => token.depth === 0 && token.keyword === keyword);
 }
 
 /**
- * The statement with `CONCURRENTLY` put right after its first top-level `keyword` token.
+ * The statement with `words` put right after its first top-level `keyword` token; null
+ * when there is no such token.
  *
  * @example insertAfterKeyword(sqlSource('CREATE INDEX i ON t (a)'), 'INDEX', 'CONCURRENTLY') // 'CREATE INDEX CONCURRENTLY i ON t (a)'
  */
 export function insertAfterKeyword(source: SqlSource, keyword: string, words: string): string | null {
-  const token = findKeyword(source, [keyword]);
+  const token = findKeyword(source, keyword);
   return token ? source.edit([{ start: token.end, end: token.end, text: ` ${words}` }]) : null;
 }
 

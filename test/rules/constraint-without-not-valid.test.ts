@@ -25,6 +25,13 @@ describe('constraint-without-not-valid', () => {
     )]);
   });
 
+  it('edits by byte positions, so names with multi-byte characters stay whole', async () => {
+    expect(await fixOf(rule, 'ALTER TABLE app."Bücher" ADD CONSTRAINT "Prüfung" CHECK ("Größe" > 0)', { target: table('app', 'Bücher') })).toEqual([validate(
+      'ALTER TABLE app."Bücher" ADD CONSTRAINT "Prüfung" CHECK ("Größe" > 0) NOT VALID;',
+      'ALTER TABLE app."Bücher" VALIDATE CONSTRAINT "Prüfung";',
+    )]);
+  });
+
   it('moves a constraint out of ADD COLUMN when PostgreSQL would check every row against it', async () => {
     const checked = await migration(
       'ALTER TABLE "My App"."Order Lines" ADD COLUMN "Region Id" bigint DEFAULT 1 REFERENCES app.regions (id) NOT NULL, ADD COLUMN qty int CONSTRAINT qty_ok CHECK (qty >= 0)',

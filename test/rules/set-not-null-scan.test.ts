@@ -22,6 +22,11 @@ describe('set-not-null-scan', () => {
     }]);
   });
 
+  it('ends the statement before a trailing comment, so its semicolon is not commented out', async () => {
+    const [sql] = await fixOf(rule, 'ALTER TABLE app.orders ALTER COLUMN status SET NOT NULL -- the last statement, no semicolon\n', { target: orders });
+    expect(sql?.split('\n')[4]).toBe('ALTER TABLE app.orders ALTER COLUMN status SET NOT NULL;');
+  });
+
   it('quotes hostile names in the CHECK', async () => {
     const [sql] = await fixOf(rule, 'ALTER TABLE "My App"."Order ""Items""" ALTER "Customer Name" SET NOT NULL', { target: table('My App', 'Order "Items"') });
     expect(sql?.split('\n')[0]).toBe('ALTER TABLE "My App"."Order ""Items""" ADD CONSTRAINT "Order ""Items""_Customer Name_not_null_check" CHECK ("Customer Name" IS NOT NULL) NOT VALID;');
