@@ -1,4 +1,4 @@
-import { alterTable, columnConstraints, removal, type AlterTable } from '../src/migrate/alter-table.js';
+import { alterTable, columnConstraints, removal } from '../src/migrate/alter-table.js';
 import { columnNames, comment, existingTable, findingAt, manualFix, tableLabel, targetOn, type TableName } from '../src/migrate/hazard.js';
 import { concurrentIndex, keyConstraint, partitionedConstraint, prebuiltConstraint, type KeyConstraint } from '../src/migrate/index-build.js';
 import { terminated } from '../src/migrate/sql-source.js';
@@ -92,7 +92,7 @@ function constraintFindings(statement: MigrationStatement): MigrationFindingDraf
       if (constraint.contype === 'CONSTR_EXCLUSION') return [exclusionFinding(statement, name, constraint.conname)];
       if (constraint.contype !== 'CONSTR_PRIMARY' && constraint.contype !== 'CONSTR_UNIQUE') return [];
       const key = keyConstraint(constraint, name, columnNames(constraint.keys), { source: table.source, ...command });
-      return [keyFinding(statement, name, key, table.without([command]), table)];
+      return [keyFinding(statement, name, key, table.without([command]))];
     }
     if (command.subtype !== 'AT_AddColumn') return [];
     const column = String(command.columnDef?.colname);
@@ -100,13 +100,13 @@ function constraintFindings(statement: MigrationStatement): MigrationFindingDraf
       .filter((inline) => inline.type === 'CONSTR_PRIMARY' || inline.type === 'CONSTR_UNIQUE')
       .map((inline) => {
         const key = keyConstraint(inline.node, name, [column], { source: table.source, ...inline }, inline.attributes);
-        return keyFinding(statement, name, key, table.source.edit([removal(table, inline)]), table);
+        return keyFinding(statement, name, key, table.source.edit([removal(table, inline)]));
       });
   });
 }
 
 // `rest` is the statement without the constraint (null when nothing else was in it).
-function keyFinding(statement: MigrationStatement, name: TableName, key: KeyConstraint, rest: string | null, table: AlterTable): MigrationFindingDraft {
+function keyFinding(statement: MigrationStatement, name: TableName, key: KeyConstraint, rest: string | null): MigrationFindingDraft {
   const kind = key.primary ? 'PRIMARY KEY' : 'UNIQUE';
   const fix = statement.target?.partitioned === true
     ? partitionedConstraint(name, key, terminated(statement.text))

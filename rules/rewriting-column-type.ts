@@ -14,7 +14,7 @@ export default defineMigrationRule({
 ## What is wrong
 \`ALTER TABLE … ALTER COLUMN … TYPE\` that made PostgreSQL rewrite a table that existed
 before the migration: \`integer\` → \`bigint\`, \`text\` → \`varchar(n)\`, a shorter varchar,
-any change with USING.
+a USING expression that computes new values (\`USING amount * 100\`).
 
 ## Why it hurts
 A rewrite copies every row into a new file and rebuilds every index of the table while

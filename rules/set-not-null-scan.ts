@@ -99,7 +99,7 @@ function finding(statement: MigrationStatement, name: TableName, column: string,
   return findingAt(
     statement,
     targetOn('table', name, { columns: [column] }),
-    `SET NOT NULL on ${tableLabel(name)}.${column} reads the whole table under ACCESS EXCLUSIVE (no reads or writes) to look for NULLs; prove it with a validated CHECK first.`,
+    `Making ${tableLabel(name)}.${column} NOT NULL reads the whole table under ACCESS EXCLUSIVE (no reads or writes) to look for NULLs; prove it with a constraint validated separately first.`,
     manualFix(lines, 'ACCESS EXCLUSIVE', false),
     { lock: 'ACCESS EXCLUSIVE' },
   );
