@@ -46,4 +46,11 @@ export interface MigrationTable {
    * statement ran: already NOT NULL, or with a validated `CHECK (column IS NOT NULL)`.
    */
   readonly notNullChecked: readonly string[];
+  /**
+   * Columns that were already NOT NULL before the statement ran, by a validated not-null
+   * constraint (pg_constraint contype 'n' and convalidated: on PostgreSQL 18 `attnotnull` is
+   * also true for a NOT VALID one, which SET NOT NULL still scans to validate). SET NOT NULL
+   * on them reads nothing. Absent when not observed.
+   */
+  readonly notNull?: readonly string[];
 }

@@ -23,7 +23,13 @@ export function chooseIndexName(table: string, columns: readonly string[], taken
   }
 }
 
-function fitName(base: string, suffix: string): string {
+/**
+ * `base + suffix` cut to PostgreSQL's 63-byte limit; a cut name keeps a short hash of the
+ * full base, so distinct long names stay distinct.
+ *
+ * @example fitName('orders_customer_id', '_fkey') // 'orders_customer_id_fkey'
+ */
+export function fitName(base: string, suffix: string): string {
   const whole = base + suffix;
   if (Buffer.byteLength(whole) <= MAX_IDENTIFIER_BYTES) return whole;
   const hash = `_${createHash('sha1').update(base).digest('hex').slice(0, 8)}`;
