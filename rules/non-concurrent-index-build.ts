@@ -120,11 +120,11 @@ function keyFinding(statement: MigrationStatement, name: TableName, key: KeyCons
   );
 }
 
-// Key columns not known to be NOT NULL (all of them when the server did not say).
+// Key columns not known to be NOT NULL (all of them when no existing table was resolved).
 function nullableKeys(statement: MigrationStatement, key: KeyConstraint): string[] {
   const target = statement.target;
-  if (target?.notNull === undefined) return [...key.keys];
-  return key.keys.filter((column) => !target.notNull?.includes(column) && !target.notNullChecked.includes(column));
+  if (!target) return [...key.keys];
+  return key.keys.filter((column) => !target.notNull.includes(column) && !target.notNullChecked.includes(column));
 }
 
 function exclusionFinding(statement: MigrationStatement, name: TableName, conname: unknown): MigrationFindingDraft {

@@ -36,7 +36,7 @@ export interface Runner {
 export async function applyDeployed(runner: Runner, sources: readonly MigrationSource[]): Promise<void> {
   for (const source of sources) {
     for (const statement of source.statements) {
-      if (statement.kind !== 'TransactionStmt') await execute(runner, statement, source.file);
+      if (statement.kind !== 'TransactionStmt') await execute(runner, statement, source.file, false);
     }
   }
 }
@@ -44,9 +44,10 @@ export async function applyDeployed(runner: Runner, sources: readonly MigrationS
 /**
  * Applies new migrations statement by statement, observing each: the table it acts on
  * (resolved before it runs), whether it rewrote that table, and the objects it created.
- * Transaction control is tracked, not executed, so a CONCURRENTLY statement inside a
- * transaction block is reported by its rule instead of failing the check. `afterEach`
- * runs after each file.
+ * Transaction control is tracked, not executed: a statement inside a transaction block
+ * runs in a transaction of its own, and one PostgreSQL refuses there (CONCURRENTLY)
+ * is left out, as it would fail in production, and reported by its rule instead of
+ * failing the check. `afterEach` runs after each file.
  */
 export async function applyNew(runner: Runner, sources: readonly MigrationSource[], afterEach: (source: MigrationSource) => Promise<void>): Promise<Applied> {
   const { client } = runner;
@@ -67,7 +68,7 @@ export async function applyNew(runner: Runner, sources: readonly MigrationSource
       lockTimeoutSet = setsLockTimeout(parsed.node) ?? lockTimeoutSet;
       const name = targetName(parsed.kind, parsed.node);
       const before = name === null ? null : await tableState(client, name);
-      await execute(runner, parsed, source.file);
+      await execute(runner, parsed, source.file, inTransaction);
       const rewritten = before !== null && (await wasRewritten(client, before));
       const newInFile = before !== null && origins.get(before.key)?.file === source.file;
       statements.push({ ...observed, target: before && migrationTable(before, newInFile, rewritten) });
@@ -95,13 +96,15 @@ function setsLockTimeout(node: Readonly<Record<string, unknown>>): boolean | und
 }
 
 const MISSING_ROLE = /^role "(.+)" does not exist$/;
+const REFUSED_IN_TRANSACTION = '25001';
 
-async function execute({ client, createMissingRoles }: Runner, statement: ParsedStatement, file: string): Promise<void> {
+async function execute({ client, createMissingRoles }: Runner, statement: ParsedStatement, file: string, inTransaction: boolean): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
-      await client.query(statement.text);
+      await (inTransaction ? inOwnTransaction(client, statement.text) : client.query(statement.text));
       return;
     } catch (error) {
+      if (inTransaction && (error as { code?: string }).code === REFUSED_IN_TRANSACTION) return;
       const role = MISSING_ROLE.exec((error as Error).message)?.[1];
       // Bounded by the roles one statement can name.
       if (createMissingRoles && role !== undefined && attempt < 10) {
@@ -110,6 +113,17 @@ async function execute({ client, createMissingRoles }: Runner, statement: Parsed
       }
       throw failed(error, statement, file);
     }
+  }
+}
+
+async function inOwnTransaction(client: pg.Client, sql: string): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await client.query(sql);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
   }
 }
 

@@ -41,16 +41,13 @@ export interface MigrationTable {
   readonly newInFile: boolean;
   /** The statement rewrote the table (its relfilenode changed). */
   readonly rewritten: boolean;
-  /**
-   * Columns SET NOT NULL would not have to scan for, as the table stood before the
-   * statement ran: already NOT NULL, or with a validated `CHECK (column IS NOT NULL)`.
-   */
+  /** Columns with a validated `CHECK (column IS NOT NULL)` before the statement ran. */
   readonly notNullChecked: readonly string[];
   /**
    * Columns that were already NOT NULL before the statement ran, by a validated not-null
    * constraint (pg_constraint contype 'n' and convalidated: on PostgreSQL 18 `attnotnull` is
    * also true for a NOT VALID one, which SET NOT NULL still scans to validate). SET NOT NULL
-   * on them reads nothing. Absent when not observed.
+   * on them reads nothing.
    */
-  readonly notNull?: readonly string[];
+  readonly notNull: readonly string[];
 }

@@ -41,14 +41,22 @@ export interface TableState {
   readonly schema: string;
   readonly name: string;
   readonly partitioned: boolean;
+  readonly notNull: readonly string[];
   readonly notNullChecked: readonly string[];
   /** The relfilenodes of the table and its partitions: they change when it is rewritten. */
   readonly files: string;
 }
 
+/** The relfilenodes of a table and of its partitions (a partitioned parent has none of its own). */
+function storageFiles(table: string): string {
+  return `(SELECT string_agg(p.relfilenode::text, ',' ORDER BY p.oid) FROM pg_class p
+    WHERE p.oid = ${table} OR p.oid IN (SELECT relid FROM pg_partition_tree(${table})))`;
+}
+
 // Resolves a name as the statement would (search_path included); an index resolves to
-// its table. Columns SET NOT NULL need not scan for: NOT NULL already, or a validated
-// single-column CHECK (col IS NOT NULL).
+// its table. notNull: validated NOT NULL columns (PostgreSQL 18 sets attnotnull for a
+// NOT VALID not-null constraint too, which SET NOT NULL still scans to validate).
+// notNullChecked: columns with a validated single-column CHECK (col IS NOT NULL).
 const TABLE_SQL = `
 WITH named AS (SELECT to_regclass($1) AS oid),
 target AS (
@@ -56,15 +64,18 @@ target AS (
   FROM named JOIN pg_class c ON c.oid = named.oid LEFT JOIN pg_index i ON i.indexrelid = c.oid
 )
 SELECT t.oid::int AS oid, n.nspname AS schema, t.relname AS name, t.relkind = 'p' AS partitioned,
-  array(SELECT a.attname FROM pg_attribute a
+  array(SELECT a.attname::text FROM pg_attribute a
+        WHERE a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attnotnull
+          AND NOT EXISTS (SELECT FROM pg_constraint k
+                          WHERE k.conrelid = t.oid AND k.contype = 'n' AND NOT k.convalidated AND k.conkey = ARRAY[a.attnum])
+        ORDER BY a.attnum) AS "notNull",
+  array(SELECT a.attname::text FROM pg_attribute a
         WHERE a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped
-          AND (a.attnotnull OR EXISTS (
-            SELECT FROM pg_constraint k
-            WHERE k.conrelid = t.oid AND k.contype = 'c' AND k.convalidated AND k.conkey = ARRAY[a.attnum]
-              AND pg_get_constraintdef(k.oid) = format('CHECK ((%s IS NOT NULL))', quote_ident(a.attname))))
+          AND EXISTS (SELECT FROM pg_constraint k
+                      WHERE k.conrelid = t.oid AND k.contype = 'c' AND k.convalidated AND k.conkey = ARRAY[a.attnum]
+                        AND pg_get_constraintdef(k.oid) = format('CHECK ((%s IS NOT NULL))', quote_ident(a.attname)))
         ORDER BY a.attnum) AS "notNullChecked",
-  (SELECT string_agg(p.relfilenode::text, ',' ORDER BY p.oid)
-   FROM pg_partition_tree(t.oid) tree JOIN pg_class p ON p.oid = tree.relid) AS files
+  ${storageFiles('t.oid')} AS files
 FROM target JOIN pg_class t ON t.oid = target.oid JOIN pg_namespace n ON n.oid = t.relnamespace
 WHERE t.relkind IN ('r', 'p', 'm')`;
 
@@ -75,9 +86,7 @@ export async function tableState(client: pg.Client, name: string): Promise<Table
   return row ? { ...row, key: `r${row.oid}` } : null;
 }
 
-const FILES_SQL = `
-SELECT string_agg(p.relfilenode::text, ',' ORDER BY p.oid) AS files
-FROM pg_partition_tree($1::oid) tree JOIN pg_class p ON p.oid = tree.relid`;
+const FILES_SQL = `SELECT ${storageFiles('$1::oid')} AS files`;
 
 /** Whether the table's storage changed since `before` was read: a rewrite. */
 export async function wasRewritten(client: pg.Client, before: TableState): Promise<boolean> {
@@ -88,5 +97,6 @@ export async function wasRewritten(client: pg.Client, before: TableState): Promi
 
 /** The MigrationTable rules see. */
 export function migrationTable(state: TableState, newInFile: boolean, rewritten: boolean): MigrationTable {
-  return { schema: state.schema, name: state.name, partitioned: state.partitioned, newInFile, rewritten, notNullChecked: state.notNullChecked };
+  const { schema, name, partitioned, notNull, notNullChecked } = state;
+  return { schema, name, partitioned, newInFile, rewritten, notNull, notNullChecked };
 }

@@ -26,10 +26,15 @@ export function targetName(kind: string, node: Node): string | null {
   }
 }
 
+// DROP INDEX/TABLE name the relation; DROP TRIGGER/RULE/POLICY name [schema.]table.object.
+const DROPPED_RELATION = new Set(['OBJECT_INDEX', 'OBJECT_TABLE', 'OBJECT_MATVIEW']);
+const DROPPED_ON_TABLE = new Set(['OBJECT_TRIGGER', 'OBJECT_RULE', 'OBJECT_POLICY']);
+
 function droppedName(node: Node): string | null {
-  if (node.removeType !== 'OBJECT_INDEX' && node.removeType !== 'OBJECT_TABLE') return null;
   const items = (first(node.objects, 'List')?.items ?? []) as readonly { String?: { sval: string } }[];
   const parts = items.map((item) => item.String?.sval ?? '');
+  if (DROPPED_ON_TABLE.has(String(node.removeType))) parts.pop();
+  else if (!DROPPED_RELATION.has(String(node.removeType))) return null;
   const name = parts.at(-1);
   if (!name) return null;
   return parts.length > 1 ? qualify(parts.at(-2) ?? '', name) : quoteIdent(name);

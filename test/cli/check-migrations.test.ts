@@ -50,6 +50,28 @@ describe('perfaudit check-migrations (CLI)', () => {
     ]);
   });
 
+  it('reports lock hazards beside schema problems, and nothing for a table created in the same file', async () => {
+    const result = await check(FIXTURE, '--since', '0001_init.sql', '--format', 'json');
+    expect(located(result)).toEqual([
+      `missing-fk-index ${FIXTURE}/0002_comments.sql:2 public.comments.comments_task_id_fkey`,
+      `missing-primary-key ${FIXTURE}/0002_comments.sql:10 public.audit_events`,
+      // The first statement locking a deployed table, with no lock_timeout set before it.
+      `missing-lock-timeout ${FIXTURE}/0002_comments.sql:12 public.tasks`,
+      // 0003 builds its indexes on a table it created: no lock hazard.
+      `redundant-index ${FIXTURE}/0003_labels.sql:8 public.labels.labels_project_id_idx`,
+      `missing-fk-index ${FIXTURE}/0004_tasks_title.sql:1 public.tasks.tasks_project_id_fkey`,
+      `missing-lock-timeout ${FIXTURE}/0004_tasks_title.sql:1 public.tasks`,
+      `non-concurrent-index-drop ${FIXTURE}/0004_tasks_title.sql:1 public.tasks.tasks_project_id_idx`,
+      `non-concurrent-index-build ${FIXTURE}/0004_tasks_title.sql:2 public.tasks.tasks_title_idx`,
+      `duplicate-index ${FIXTURE}/0004_tasks_title.sql:3 public.tasks.tasks_title_idx`,
+      `non-concurrent-index-build ${FIXTURE}/0004_tasks_title.sql:3 public.tasks.tasks_title_copy_idx`,
+    ]);
+    const sarif = JSON.parse((await check(FIXTURE, '--since', '0001_init.sql', '--format', 'sarif')).stdout);
+    expect(sarif.runs[0].results[2].locations[0].physicalLocation).toEqual({
+      artifactLocation: { uri: `${FIXTURE}/0002_comments.sql` }, region: { startLine: 12 },
+    });
+  });
+
   it('gates every file without --since, deployed problems included', async () => {
     const result = await check(FIXTURE, '--rules', 'missing-primary-key', '--format', 'json');
     expect(located(result)).toEqual([

@@ -6,7 +6,7 @@ export type Observed = Partial<Pick<MigrationStatement, 'inTransaction' | 'lockT
 
 /** A table as the server resolved it: existing (not created in this file), plain, not rewritten. */
 export function table(schema: string, name: string, facts: Partial<MigrationTable> = {}): MigrationTable {
-  return { schema, name, partitioned: false, newInFile: false, rewritten: false, notNullChecked: [], ...facts };
+  return { schema, name, partitioned: false, newInFile: false, rewritten: false, notNull: [], notNullChecked: [], ...facts };
 }
 
 /** A migration parsed from `sql`, with `observed[i]` as the facts of its i-th statement. */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import rule from '../../rules/concurrently-in-transaction.js';
 import { target } from '../../src/rule.js';
 import { check, migration, table } from '../helpers/migration.js';
+import { expectMarkedFindings } from '../helpers/migration-fixture.js';
 
 const orders = table('app', 'orders');
 const moveOut = (what: string, statement: string) => [
@@ -53,5 +54,9 @@ describe('concurrently-in-transaction', () => {
     { inTransaction: true },
     { target: table('app', 'events', { partitioned: true }), inTransaction: true });
     expect(check(rule, checked)).toEqual([]);
+  });
+
+  it('reports exactly the marked statements of fixtures/concurrently-in-transaction/ when check-migrations applies them to PostgreSQL', async () => {
+    await expectMarkedFindings('concurrently-in-transaction');
   });
 });

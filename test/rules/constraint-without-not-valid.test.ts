@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import rule from '../../rules/constraint-without-not-valid.js';
 import { target } from '../../src/rule.js';
 import { check, fixOf, migration, table } from '../helpers/migration.js';
+import { expectMarkedFindings } from '../helpers/migration-fixture.js';
 
 const orders = table('app', 'orders');
 const validate = (sql: string, validation: string) =>
@@ -61,5 +62,9 @@ describe('constraint-without-not-valid', () => {
       'ALTER TABLE app.payments ADD CONSTRAINT payments_order_fk FOREIGN KEY (order_id) REFERENCES app.orders (id);',
     ].join('\n'), ...Array(6).fill({ target: orders }), { target: table('app', 'payments', { newInFile: true }) });
     expect(check(rule, checked)).toEqual([]);
+  });
+
+  it('reports exactly the marked statements of fixtures/constraint-without-not-valid/ when check-migrations applies them to PostgreSQL', async () => {
+    await expectMarkedFindings('constraint-without-not-valid');
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import rule from '../../rules/missing-lock-timeout.js';
 import { target } from '../../src/rule.js';
 import { check, migration, table, type Observed } from '../helpers/migration.js';
+import { expectMarkedFindings } from '../helpers/migration-fixture.js';
 
 const orders: Observed = { target: table('app', 'orders') };
 const fix = [
@@ -52,5 +53,9 @@ describe('missing-lock-timeout', () => {
   it('does not report plain VACUUM, a statement on no existing table, or DROP INDEX IF EXISTS of nothing', async () => {
     const checked = await migration('VACUUM (ANALYZE) app.orders;\nDROP INDEX IF EXISTS app.no_such_idx;\nCREATE TABLE app.t (id int);', orders, {}, {});
     expect(check(rule, checked)).toEqual([]);
+  });
+
+  it('reports exactly the marked statements of fixtures/missing-lock-timeout/ when check-migrations applies them to PostgreSQL', async () => {
+    await expectMarkedFindings('missing-lock-timeout');
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import rule from '../../rules/non-concurrent-index-build.js';
 import { target } from '../../src/rule.js';
 import { check, fixOf, migration, table } from '../helpers/migration.js';
+import { expectMarkedFindings } from '../helpers/migration-fixture.js';
 
 const orders = table('app', 'orders', { notNull: ['id'] });
 const events = table('app', 'events', { partitioned: true });
@@ -97,5 +98,9 @@ describe('non-concurrent-index-build', () => {
       'CREATE INDEX missing_idx ON app.missing (a);',
     ].join('\n'), { target: orders }, { target: fresh }, { target: fresh }, { target: events }, { target: orders }, { target: orders }, { target: orders }, { target: null });
     expect(check(rule, checked)).toEqual([]);
+  });
+
+  it('reports exactly the marked statements of fixtures/non-concurrent-index-build/ when check-migrations applies them to PostgreSQL', async () => {
+    await expectMarkedFindings('non-concurrent-index-build');
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import rule from '../../rules/non-concurrent-index-drop.js';
 import { target } from '../../src/rule.js';
 import { check, fixOf, migration, table } from '../helpers/migration.js';
+import { expectMarkedFindings } from '../helpers/migration-fixture.js';
 
 const orders = table('app', 'orders');
 
@@ -41,5 +42,9 @@ describe('non-concurrent-index-drop', () => {
     { target: table('app', 'events', { partitioned: true }) },
     { target: orders });
     expect(check(rule, checked)).toEqual([]);
+  });
+
+  it('reports exactly the marked statements of fixtures/non-concurrent-index-drop/ when check-migrations applies them to PostgreSQL', async () => {
+    await expectMarkedFindings('non-concurrent-index-drop');
   });
 });

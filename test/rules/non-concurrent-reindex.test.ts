@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import rule from '../../rules/non-concurrent-reindex.js';
 import { target } from '../../src/rule.js';
 import { check, fixOf, migration, table } from '../helpers/migration.js';
+import { expectMarkedFindings } from '../helpers/migration-fixture.js';
 
 const orders = table('app', 'orders');
 
@@ -38,5 +39,9 @@ describe('non-concurrent-reindex', () => {
       'REINDEX TABLE app.drafts;',
     ].join('\n'), { target: orders }, { target: orders }, { target: orders }, { target: table('app', 'drafts', { newInFile: true }) });
     expect(check(rule, checked)).toEqual([]);
+  });
+
+  it('reports exactly the marked statements of fixtures/non-concurrent-reindex/ when check-migrations applies them to PostgreSQL', async () => {
+    await expectMarkedFindings('non-concurrent-reindex');
   });
 });

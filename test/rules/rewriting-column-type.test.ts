@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import rule from '../../rules/rewriting-column-type.js';
 import { target } from '../../src/rule.js';
 import { check, migration, table } from '../helpers/migration.js';
+import { expectMarkedFindings } from '../helpers/migration-fixture.js';
 
 const rewritten = table('app', 'orders', { rewritten: true });
 
@@ -44,5 +45,9 @@ describe('rewriting-column-type', () => {
       'ALTER TABLE app.orders ADD COLUMN token uuid DEFAULT gen_random_uuid();',
     ].join('\n'), { target: table('app', 'orders') }, { target: table('app', 'drafts', { newInFile: true, rewritten: true }) }, { target: rewritten });
     expect(check(rule, checked)).toEqual([]);
+  });
+
+  it('reports exactly the marked statements of fixtures/rewriting-column-type/ when check-migrations applies them to PostgreSQL', async () => {
+    await expectMarkedFindings('rewriting-column-type');
   });
 });

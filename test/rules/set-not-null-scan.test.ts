@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import rule from '../../rules/set-not-null-scan.js';
 import { target } from '../../src/rule.js';
 import { check, fixOf, migration, table } from '../helpers/migration.js';
+import { expectMarkedFindings } from '../helpers/migration-fixture.js';
 
 const orders = table('app', 'orders', { notNull: ['email'], notNullChecked: ['code'] });
 
@@ -54,5 +55,9 @@ describe('set-not-null-scan', () => {
       'ALTER TABLE app.drafts ALTER COLUMN note SET NOT NULL;',
     ].join('\n'), ...Array(4).fill({ target: orders }), { target: table('app', 'drafts', { newInFile: true }) });
     expect(check(rule, checked)).toEqual([]);
+  });
+
+  it('reports exactly the marked statements of fixtures/set-not-null-scan/ when check-migrations applies them to PostgreSQL', async () => {
+    await expectMarkedFindings('set-not-null-scan');
   });
 });

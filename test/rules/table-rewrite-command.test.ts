@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import rule from '../../rules/table-rewrite-command.js';
 import { target } from '../../src/rule.js';
 import { check, fixOf, migration, table } from '../helpers/migration.js';
+import { expectMarkedFindings } from '../helpers/migration-fixture.js';
 
 const orders = table('app', 'orders');
 
@@ -60,5 +61,9 @@ describe('table-rewrite-command', () => {
       'VACUUM FULL app.drafts;',
     ].join('\n'), ...Array(4).fill({ target: orders }), { target: table('app', 'drafts', { newInFile: true }) });
     expect(check(rule, checked)).toEqual([]);
+  });
+
+  it('reports exactly the marked statements of fixtures/table-rewrite-command/ when check-migrations applies them to PostgreSQL', async () => {
+    await expectMarkedFindings('table-rewrite-command');
   });
 });

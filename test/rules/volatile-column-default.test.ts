@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import rule from '../../rules/volatile-column-default.js';
 import { target } from '../../src/rule.js';
 import { check, fixOf, migration, table } from '../helpers/migration.js';
+import { expectMarkedFindings } from '../helpers/migration-fixture.js';
 
 const rewritten = table('app', 'orders', { rewritten: true });
 const later = '-- then make it NOT NULL / the primary key without long locks (perfaudit rules set-not-null-scan, non-concurrent-index-build).';
@@ -58,5 +59,9 @@ describe('volatile-column-default', () => {
       'ALTER TABLE app.orders ADD COLUMN status text NOT NULL DEFAULT \'new\', ALTER COLUMN quantity TYPE bigint;',
     ].join('\n'), { target: table('app', 'orders') }, { target: table('app', 'drafts', { rewritten: true, newInFile: true }) }, { target: rewritten });
     expect(check(rule, checked)).toEqual([]);
+  });
+
+  it('reports exactly the marked statements of fixtures/volatile-column-default/ when check-migrations applies them to PostgreSQL', async () => {
+    await expectMarkedFindings('volatile-column-default');
   });
 });
