@@ -29,6 +29,9 @@ export async function demoCommand(options: { format: ScanFormat; color: boolean 
         () => Promise.reject(new Error('the demo migration meant to fail succeeded')),
         () => undefined,
       );
+      // Flush this session's write counters first, or they land after ANALYZE and the
+      // tables look modified since they were analyzed.
+      await client.query('SELECT pg_stat_force_next_flush()');
       await client.query('ANALYZE');
     });
     spinner.done();
