@@ -136,7 +136,8 @@ function scalarText(node: Node | null, fail: Fail): string {
 
 function typed(node: Node | null, type: 'number' | 'string' | 'boolean', where: string, fail: Fail): number | string | boolean {
   const value = isScalar(node) ? node.value : undefined;
-  if (typeof value !== type) return fail(node, `${where}: expected a ${type}`);
+  // .nan and .inf are YAML numbers, and no threshold means anything with them.
+  if (typeof value !== type || (typeof value === 'number' && !Number.isFinite(value))) return fail(node, `${where}: expected a ${type}`);
   return value as number | string | boolean;
 }
 
