@@ -56,7 +56,9 @@ export function parseConfig(text: string, file: string, rules: readonly AnyRule[
   };
   const syntax = doc.errors[0];
   if (syntax) {
-    throw new UsageError(`${file}:${syntax.linePos?.[0]?.line ?? 1}: invalid YAML: ${syntax.message.split('\n')[0]}`);
+    // An error found at the end of the file (an unclosed bracket) belongs to its last line.
+    const line = Math.min(lines.linePos(syntax.pos[0]).line, text.trimEnd().split('\n').length);
+    throw new UsageError(`${file}:${Math.max(line, 1)}: invalid YAML: ${syntax.message.split('\n')[0]}`);
   }
   return readConfig(doc, rules, fail);
 }
