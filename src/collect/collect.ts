@@ -6,6 +6,7 @@ import { SNAPSHOT_FORMAT, type Snapshot } from './snapshot.js';
 import { buildTables, queryTableSources } from './tables.js';
 import { buildColumnStats, queryColumnStats } from './column-stats.js';
 import { collectSequences } from './sequences.js';
+import { collectVisibility } from './visibility.js';
 import { collectWorkload } from './workload.js';
 
 /**
@@ -23,6 +24,7 @@ export async function collectSnapshot(session: Session): Promise<Snapshot> {
     const sequences = await collectSequences(db);
     const columnStats = await queryColumnStats(db);
     const workload = await collectWorkload(db, server);
+    const visibility = await collectVisibility(db);
     const tables = buildTables(tableSources);
     return {
       format: SNAPSHOT_FORMAT,
@@ -36,6 +38,7 @@ export async function collectSnapshot(session: Session): Promise<Snapshot> {
       sequences,
       columnStats: buildColumnStats(columnStats, tables),
       workload,
+      visibility,
     };
   } finally {
     await sql.raw(tagged('COMMIT')).execute(db);
