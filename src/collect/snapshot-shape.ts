@@ -180,7 +180,7 @@ const SHAPE: Shape<Snapshot> = object({
   columnStats: array(columnStats),
   workload,
   exactBloat: optional(object({ unavailable: nullable(string), tables: record(exactFigure), indexes: record(exactFigure) })),
-  visibility: optional(object({ tablesWithoutStats: counts, unreadableSequences: counts, hiddenIndexBuilds: number })),
+  visibility: optional(object({ tablesWithoutStats: counts, unreadableSequences: counts })),
 });
 
 /**

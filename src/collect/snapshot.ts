@@ -34,8 +34,6 @@ export interface Visibility {
   readonly tablesWithoutStats: readonly number[];
   /** Sequences whose last value is hidden: the role lacks SELECT and USAGE on them. */
   readonly unreadableSequences: readonly number[];
-  /** Index builds of other roles whose index is hidden (without pg_read_all_stats). */
-  readonly hiddenIndexBuilds: number;
 }
 
 /** Measured bloat (`pgstattuple_approx` for tables, `pgstatindex` for btree indexes). */

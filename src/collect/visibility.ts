@@ -11,18 +11,14 @@ import type { Snapshot, Table, Visibility } from './snapshot.js';
 interface VisibilityRow {
   tables_without_stats: number[];
   unreadable_sequences: number[];
-  hidden_index_builds: number;
 }
 
 // pg_stats shows a column only to roles that may SELECT it, and none of a table whose
-// row security applies to the role; pg_sequence_last_value needs SELECT or USAGE; the
-// progress view hides other roles' relation oids without pg_read_all_stats.
+// row security applies to the role; pg_sequence_last_value needs SELECT or USAGE.
 const VISIBILITY_SQL = `
   SELECT coalesce(array_agg(c.oid::int8::float8) FILTER (WHERE c.relkind IN ('r', 'p', 'm')
            AND (NOT has_table_privilege(c.oid, 'SELECT') OR (c.relrowsecurity AND row_security_active(c.oid)))), '{}') AS tables_without_stats,
-         coalesce(array_agg(c.oid::int8::float8) FILTER (WHERE c.relkind = 'S' AND NOT has_sequence_privilege(c.oid, 'SELECT,USAGE')), '{}') AS unreadable_sequences,
-         (SELECT count(*)::int FROM pg_stat_progress_create_index
-          WHERE datid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND index_relid IS NULL) AS hidden_index_builds
+         coalesce(array_agg(c.oid::int8::float8) FILTER (WHERE c.relkind = 'S' AND NOT has_sequence_privilege(c.oid, 'SELECT,USAGE')), '{}') AS unreadable_sequences
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relkind IN ('r', 'p', 'm', 'S') AND ${userSchema('n.nspname')}`;
 
@@ -32,7 +28,6 @@ export async function collectVisibility(db: Kysely<unknown>): Promise<Visibility
   return {
     tablesWithoutStats: row?.tables_without_stats ?? [],
     unreadableSequences: row?.unreadable_sequences ?? [],
-    hiddenIndexBuilds: row?.hidden_index_builds ?? 0,
   };
 }
 
@@ -73,14 +68,6 @@ export function unreadableSequencesNote(snapshot: Snapshot): string | null {
   if (hidden === 0) return null;
   return `the last values of ${count(hidden, 'sequence')} are hidden from role ${snapshot.server.currentUser}, so they are not judged: `
     + `GRANT SELECT ON them, or GRANT pg_read_all_data TO ${quoteIdent(snapshot.server.currentUser)};`;
-}
-
-/** Note for index builds of other roles whose index the role may not see; null for none. */
-export function hiddenIndexBuildsNote(snapshot: Snapshot): string | null {
-  const hidden = snapshot.visibility?.hiddenIndexBuilds ?? 0;
-  if (hidden === 0) return null;
-  return `${count(hidden, 'index build')} of other roles ${hidden === 1 ? 'is' : 'are'} hidden from role ${snapshot.server.currentUser}: an invalid index reported here may be one still being built; `
-    + `GRANT pg_read_all_stats TO ${quoteIdent(snapshot.server.currentUser)};`;
 }
 
 function count(n: number, noun: string): string {
