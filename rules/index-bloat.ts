@@ -1,8 +1,8 @@
 import { bloatCandidates } from '../src/collect/exact-bloat.js';
 import { lookup } from '../src/collect/lookup.js';
 import { columnStatsMap, estimateBtreeBloat } from '../src/collect/row-width.js';
-import { formatBytes } from '../src/plan/numbers.js';
 import { bloatUnjudged, hiddenStatisticsNote, withoutStatistics } from '../src/collect/visibility.js';
+import { formatBytes } from '../src/plan/numbers.js';
 import { qualify } from '../src/plan/quote.js';
 import { defineRule, target, type FindingDraft } from '../src/rule.js';
 

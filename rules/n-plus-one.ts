@@ -1,7 +1,7 @@
 import { lookup } from '../src/collect/lookup.js';
 import type { Snapshot, Statement, Table } from '../src/collect/snapshot.js';
-import { hiddenStatementsNote } from '../src/collect/visibility.js';
 import { parserUnavailable, statementShape, type SingleTableSelect } from '../src/collect/statement-shape.js';
+import { hiddenStatementsNote } from '../src/collect/visibility.js';
 import { formatCount } from '../src/plan/numbers.js';
 import { qualify, quoteIdent } from '../src/plan/quote.js';
 import { defineRule, target, type FindingDraft } from '../src/rule.js';

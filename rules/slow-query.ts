@@ -1,6 +1,6 @@
 import type { Snapshot, Statement } from '../src/collect/snapshot.js';
-import { hiddenStatementsNote } from '../src/collect/visibility.js';
 import { parserUnavailable, statementShape } from '../src/collect/statement-shape.js';
+import { hiddenStatementsNote } from '../src/collect/visibility.js';
 import { formatBytes, formatCount } from '../src/plan/numbers.js';
 import { defineRule, target, type FindingDraft } from '../src/rule.js';
 
