@@ -91,7 +91,7 @@ window since the last reset (or \`--sample\`).
     const catalog = lookup(snapshot);
     const sizable = snapshot.tables.filter((table) => catalog.rowsOf(table) >= options.minRows);
     const notes = [hiddenStatisticsNote(snapshot, withoutStatistics(snapshot, sizable), 'indexes for them are not proposed'), hiddenStatementsNote(snapshot)];
-    return notes.filter(Boolean).join('; ') || null;
+    return notes.filter(Boolean).join(' ') || null;
   },
   check(snapshot, options) {
     const catalog = lookup(snapshot);

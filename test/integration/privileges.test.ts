@@ -57,14 +57,16 @@ async function blockedIndexBuild(db: TestDatabase): Promise<() => Promise<void>>
 }
 
 /**
- * pg_stat_statements rows of the database. Tagged like perfaudit's own statements, the
- * count is left out of the superuser's workload; run twice, it counts its own row.
+ * pg_stat_statements rows of the database that are not `role`'s. Tagged like perfaudit's
+ * own statements, the count is left out of the superuser's workload; run twice, it counts
+ * its own row.
  */
-async function statementCount(url: string): Promise<number> {
-  const count = tagged('SELECT count(*)::int AS n FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())');
+async function othersStatementCount(url: string, role: string): Promise<number> {
+  const count = tagged(`SELECT count(*)::int AS n FROM pg_stat_statements
+    WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND userid <> to_regrole($1)`);
   return withClient(url, async (client) => {
-    await client.query(count);
-    return (await client.query<{ n: number }>(count)).rows[0]?.n ?? 0;
+    await client.query(count, [role]);
+    return (await client.query<{ n: number }>(count, [role])).rows[0]?.n ?? 0;
   });
 }
 
@@ -105,7 +107,7 @@ describe('scanning as a role with few privileges', () => {
     });
     const finishBuild = await blockedIndexBuild(db);
     try {
-      otherRolesStatements = await statementCount(db.url);
+      otherRolesStatements = await othersStatementCount(db.url, bare);
       scans.bare = await scanAs(bare);
       scans.monitor = await scanAs(monitor);
       scans.superuser = await scanAs();
@@ -165,6 +167,23 @@ describe('scanning as a role with few privileges', () => {
     // Bloat measured by pgstattuple needs no pg_stats: table-bloat matches the superuser's.
     expect(scans.monitor?.report.findings).toEqual(findingsWithout(scans.superuser, ['missing-index', 'sequence-exhaustion']));
     expect(scans.monitor?.report.workload.hiddenStatements).toBe(0);
+  });
+
+  it('a role that ran statements of its own: the workload rules judge those and count the rest as hidden', async () => {
+    const hidden = await othersStatementCount(db.url, bare);
+    const own = new URL(db.url);
+    [own.username, own.password] = [bare, 'role-pw'];
+    await withClient(own.toString(), (client) => client.query('SELECT count(*) FROM pg_class'));
+    const result = await runCli(['scan', '-d', own.toString(), '--format', 'json', '--rules', 'missing-index,n-plus-one,slow-query']);
+    const report = JSON.parse(result.stdout) as Report;
+    const note = `${hidden} pg_stat_statements rows of other roles are hidden from role ${bare} and not judged: GRANT pg_read_all_stats TO ${bare};`;
+    expect(report.skipped).toEqual([
+      { rule: 'missing-index', reason: `partly: pg_stats hides the column statistics of 4 tables (app.audit_events, app.backlogs, app.documents, …) from role ${bare}, `
+        + `so indexes for them are not proposed: GRANT SELECT ON them, or GRANT pg_read_all_data TO ${bare}; ${note}` },
+      { rule: 'n-plus-one', reason: `partly: ${note}` },
+      { rule: 'slow-query', reason: `partly: ${note}` },
+    ]);
+    expect(report.workload).toMatchObject({ statements: 1, hiddenStatements: hidden, unavailable: null });
   });
 
   it('exit codes do not depend on the role', () => {
