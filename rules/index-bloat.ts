@@ -1,5 +1,7 @@
+import { bloatCandidates } from '../src/collect/exact-bloat.js';
 import { lookup } from '../src/collect/lookup.js';
 import { columnStatsMap, estimateBtreeBloat } from '../src/collect/row-width.js';
+import { bloatUnjudged, hiddenStatisticsNote, withoutStatistics } from '../src/collect/visibility.js';
 import { formatBytes } from '../src/plan/numbers.js';
 import { qualify } from '../src/plan/quote.js';
 import { defineRule, target, type FindingDraft } from '../src/rule.js';
@@ -55,6 +57,12 @@ filled by random inserts settle around 70% full, which the estimate counts as wa
 Per-column alignment inside the key, NULL bitmaps and pivot keys of upper levels are
 approximated. GIN, GiST, hash, BRIN and SP-GiST indexes are not estimated.
 `,
+  coverageGap(snapshot, options) {
+    const catalog = lookup(snapshot);
+    const unmeasured = bloatCandidates(snapshot, Infinity, options.minIndexBytes).indexes.filter((index) => !snapshot.exactBloat?.indexes[String(index.oid)]);
+    const tables = [...new Set(unmeasured.flatMap((index) => catalog.table(index.tableOid) ?? []))];
+    return hiddenStatisticsNote(snapshot, withoutStatistics(snapshot, tables), bloatUnjudged(snapshot, 'the bloat of their indexes'));
+  },
   check(snapshot, options) {
     const catalog = lookup(snapshot);
     const stats = columnStatsMap(snapshot);

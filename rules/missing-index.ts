@@ -2,6 +2,7 @@ import { adviseIndexes } from '../src/advisor/advise.js';
 import { indexColumns } from '../src/advisor/candidates.js';
 import { proposedIndexActions, renderWhere } from '../src/advisor/index-sql.js';
 import { lookup } from '../src/collect/lookup.js';
+import { hiddenStatementsNote, hiddenStatisticsNote, withoutStatistics } from '../src/collect/visibility.js';
 import { indexNamer } from '../src/plan/index-ddl.js';
 import { formatCount } from '../src/plan/numbers.js';
 import { defineRule, target } from '../src/rule.js';
@@ -86,6 +87,12 @@ saved is split evenly across the tables a statement needs indexed. Statistics co
 window since the last reset (or \`--sample\`).
 `,
   skipReason: (snapshot) => snapshot.workload.unavailable,
+  coverageGap(snapshot, options) {
+    const catalog = lookup(snapshot);
+    const sizable = snapshot.tables.filter((table) => catalog.rowsOf(table) >= options.minRows);
+    const notes = [hiddenStatisticsNote(snapshot, withoutStatistics(snapshot, sizable), 'indexes for them are not proposed'), hiddenStatementsNote(snapshot)];
+    return notes.filter(Boolean).join(' ') || null;
+  },
   check(snapshot, options) {
     const catalog = lookup(snapshot);
     const name = indexNamer(catalog);

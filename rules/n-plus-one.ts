@@ -1,6 +1,7 @@
 import { lookup } from '../src/collect/lookup.js';
 import type { Snapshot, Statement, Table } from '../src/collect/snapshot.js';
 import { parserUnavailable, statementShape, type SingleTableSelect } from '../src/collect/statement-shape.js';
+import { hiddenStatementsNote } from '../src/collect/visibility.js';
 import { formatCount } from '../src/plan/numbers.js';
 import { qualify, quoteIdent } from '../src/plan/quote.js';
 import { defineRule, target, type FindingDraft } from '../src/rule.js';
@@ -61,6 +62,7 @@ loops of writes. Constants are normalized to \`$n\` too, so \`WHERE id = 42\` co
 Offline snapshots need the SQL parser loaded before the rule runs, else the rule is skipped.
 `,
   skipReason: (snapshot) => snapshot.workload.unavailable ?? (snapshot.workload.statements.length > 0 ? parserUnavailable() : null),
+  coverageGap: hiddenStatementsNote,
   check(snapshot, options) {
     const keyOf = keyLookups(snapshot);
     return snapshot.workload.statements

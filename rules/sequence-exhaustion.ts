@@ -1,5 +1,6 @@
 import { lookup, type Lookup } from '../src/collect/lookup.js';
 import type { Sequence } from '../src/collect/snapshot.js';
+import { unreadableSequencesNote } from '../src/collect/visibility.js';
 import { qualify, quoteIdent } from '../src/plan/quote.js';
 import { defineRule, target, type Action, type FindingDraft, type Severity } from '../src/rule.js';
 
@@ -47,6 +48,7 @@ Values come from \`pg_sequence_last_value\`, readable only with USAGE or SELECT 
 sequence: others are skipped. A sequence feeding a column of another type (numeric, text)
 is judged on its own range only. Gaps from caching and rollbacks are counted as used.
 `,
+  coverageGap: unreadableSequencesNote,
   check(snapshot, options) {
     const catalog = lookup(snapshot);
     return snapshot.sequences.flatMap((sequence): FindingDraft[] => {

@@ -1,5 +1,6 @@
 import type { Snapshot, Statement } from '../src/collect/snapshot.js';
 import { parserUnavailable, statementShape } from '../src/collect/statement-shape.js';
+import { hiddenStatementsNote } from '../src/collect/visibility.js';
 import { formatBytes, formatCount } from '../src/plan/numbers.js';
 import { defineRule, target, type FindingDraft } from '../src/rule.js';
 
@@ -55,6 +56,7 @@ statement. A nightly report may rightly take long: raise \`meanMs\` or ignore it
 snapshots need the SQL parser loaded before the rule runs, else the rule is skipped.
 `,
   skipReason: (snapshot) => snapshot.workload.unavailable ?? (snapshot.workload.statements.length > 0 ? parserUnavailable() : null),
+  coverageGap: hiddenStatementsNote,
   check(snapshot, options) {
     const queries = snapshot.workload.statements.filter((statement) => statementShape(statement.query)?.utility === false);
     const totalMs = queries.filter((statement) => statement.topLevel).reduce((sum, statement) => sum + statement.totalTimeMs, 0);

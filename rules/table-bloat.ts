@@ -1,5 +1,7 @@
+import { bloatCandidates } from '../src/collect/exact-bloat.js';
 import { lookup } from '../src/collect/lookup.js';
 import { columnStatsMap, estimateTableBloat } from '../src/collect/row-width.js';
+import { bloatUnjudged, hiddenStatisticsNote, withoutStatistics } from '../src/collect/visibility.js';
 import { formatBytes } from '../src/plan/numbers.js';
 import { qualify } from '../src/plan/quote.js';
 import { defineRule, target, type Action, type FindingDraft } from '../src/rule.js';
@@ -60,6 +62,10 @@ many narrow columns of mixed alignment look slightly bloated; \`avg_width\` come
 sample; a free-space margin after normal updates is healthy and counts as waste here.
 TOAST tables themselves are not estimated. Partitioned tables are judged per partition.
 `,
+  coverageGap(snapshot, options) {
+    const unmeasured = bloatCandidates(snapshot, options.minTableBytes, Infinity).tables.filter((table) => !snapshot.exactBloat?.tables[String(table.oid)]);
+    return hiddenStatisticsNote(snapshot, withoutStatistics(snapshot, unmeasured), bloatUnjudged(snapshot, 'their bloat'));
+  },
   check(snapshot, options) {
     const catalog = lookup(snapshot);
     const stats = columnStatsMap(snapshot);

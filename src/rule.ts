@@ -89,6 +89,11 @@ export interface RuleDefinition<O extends RuleOptions = RuleOptions> extends Rul
   /** Why the rule cannot judge this snapshot (e.g. statistics too young); null to run. */
   // Method syntax on purpose: it lets a rule with typed options stand in a list of rules.
   skipReason?(snapshot: Snapshot, options: O): string | null;
+  /**
+   * What the rule could not judge although it ran (objects the role may not see, with
+   * the GRANT that shows them); null when it saw everything. Listed under skipped too.
+   */
+  coverageGap?(snapshot: Snapshot, options: O): string | null;
   check(snapshot: Snapshot, options: O): readonly FindingDraft[];
 }
 

@@ -33,6 +33,9 @@ const UPDATE_TEXT = /^\s*(?:with\b[\s\S]*)?\bupdate\b/i;
  */
 export function adviseIndexes(snapshot: Snapshot, lookup: Lookup, options: AdvisorOptions): Advice {
   const estimate = estimator(snapshot, lookup);
+  // Without its pg_stats the planner's defaults would stand in for real selectivities and
+  // pick wrong columns: such tables are left out (missing-index names them).
+  const hidden = new Set(snapshot.visibility?.tablesWithoutStats);
   const top = [...snapshot.workload.statements].sort((a, b) => b.totalTimeMs - a.totalTimeMs).slice(0, options.topStatements);
   const skipped: Record<SkipReason, number> = { utility: 0, unparseable: 0 };
   const candidates: Candidate[] = [];
@@ -46,7 +49,7 @@ export function adviseIndexes(snapshot: Snapshot, lookup: Lookup, options: Advis
     analyzed++;
     extraction.shape.accesses.forEach((access, i) => {
       const table = lookup.table(access.tableOid);
-      if (!table) return;
+      if (!table || hidden.has(table.oid)) return;
       const candidate = candidateFor(access, `${statement.queryId}:${statement.userId}:${i}`, statement, table, estimate, options);
       if (typeof candidate !== 'string' && !servingIndex(candidate, lookup, estimate, options.narrowRows)) candidates.push(candidate);
     });

@@ -28,7 +28,9 @@ export const SEVERITY_RANK: Readonly<Record<Severity, number>> = { critical: 3, 
 /**
  * Runs the selected rules over a snapshot with the configuration applied: options,
  * severity overrides, ignores and the schema filter. A rule whose requirements the
- * server lacks, or that cannot judge this snapshot, is listed as skipped with the reason.
+ * server lacks, or that cannot judge this snapshot, is listed as skipped with the reason;
+ * one that could judge only part of it (the role may not see the rest) is listed too,
+ * its reason starting with "partly: ".
  */
 export function analyze(snapshot: Snapshot, rules: readonly AnyRule[], config: Config, selection: Selection = {}): Analysis {
   checkSelection(rules, selection);
@@ -46,6 +48,8 @@ export function analyze(snapshot: Snapshot, rules: readonly AnyRule[], config: C
       const finding = toFinding(rule, draft, settings?.severity);
       if (inSchemas(finding.target, selection.schemas) && !isIgnored(finding, config.ignore)) findings.push(finding);
     }
+    const gap = rule.coverageGap?.(snapshot, options) ?? null;
+    if (gap) skipped.push({ rule: rule.id, reason: `partly: ${gap}` });
   }
   return { findings: findings.sort(byImportance), skipped };
 }
@@ -101,11 +105,17 @@ const PRELOADED = new Set(['pg_stat_statements']);
 function missingRequirement(snapshot: Snapshot, rule: RuleDefinition): string | null {
   const name = rule.requires.find((required) => !snapshot.server.extensions.some((extension) => extension.name === required));
   if (name === undefined) return null;
-  const loaded = (snapshot.server.settings.shared_preload_libraries ?? '').split(',').map((lib) => lib.trim());
-  const preload = PRELOADED.has(name) && !loaded.includes(name)
-    ? `add ${name} to shared_preload_libraries in postgresql.conf, restart the server, then run `
-    : 'run ';
-  return `${name} is not installed in database ${snapshot.server.database}: ${preload}CREATE EXTENSION ${name};`;
+  const install = `${name} is not installed in database ${snapshot.server.database}: `;
+  if (!PRELOADED.has(name)) return `${install}run CREATE EXTENSION ${name};`;
+  // Superuser-only: without pg_read_all_settings the setting is not in the snapshot at all.
+  const preloaded = snapshot.server.settings.shared_preload_libraries;
+  if (preloaded === undefined) {
+    return `${install}run CREATE EXTENSION ${name}; (it must be in shared_preload_libraries too, which role ${snapshot.server.currentUser} may not read without pg_read_all_settings)`;
+  }
+  const loaded = preloaded.split(',').map((lib) => lib.trim());
+  return loaded.includes(name)
+    ? `${install}run CREATE EXTENSION ${name};`
+    : `${install}add ${name} to shared_preload_libraries in postgresql.conf, restart the server, then run CREATE EXTENSION ${name};`;
 }
 
 function toFinding(rule: AnyRule, draft: FindingDraft, override: Severity | undefined): Finding {

@@ -1,13 +1,12 @@
-import { readFile, writeFile } from 'node:fs/promises';
 import { sql } from 'kysely';
 import { tagged, type Session } from '../connect/session.js';
-import { UsageError } from '../errors.js';
 import { buildForeignKeys, buildIndexes, indexesInProgress, queryIndexSources } from './indexes.js';
 import { collectServer } from './server.js';
 import { SNAPSHOT_FORMAT, type Snapshot } from './snapshot.js';
 import { buildTables, queryTableSources } from './tables.js';
 import { buildColumnStats, queryColumnStats } from './column-stats.js';
 import { collectSequences } from './sequences.js';
+import { collectVisibility } from './visibility.js';
 import { collectWorkload } from './workload.js';
 
 /**
@@ -25,6 +24,7 @@ export async function collectSnapshot(session: Session): Promise<Snapshot> {
     const sequences = await collectSequences(db);
     const columnStats = await queryColumnStats(db);
     const workload = await collectWorkload(db, server);
+    const visibility = await collectVisibility(db);
     const tables = buildTables(tableSources);
     return {
       format: SNAPSHOT_FORMAT,
@@ -38,38 +38,9 @@ export async function collectSnapshot(session: Session): Promise<Snapshot> {
       sequences,
       columnStats: buildColumnStats(columnStats, tables),
       workload,
+      visibility,
     };
   } finally {
     await sql.raw(tagged('COMMIT')).execute(db);
   }
-}
-
-export async function writeSnapshot(snapshot: Snapshot, file: string): Promise<void> {
-  await writeFile(file, `${JSON.stringify(snapshot, null, 1)}\n`);
-}
-
-/** Reads a snapshot file written by `perfaudit snapshot`, checking its format. */
-export async function readSnapshot(file: string): Promise<Snapshot> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new UsageError(`cannot read snapshot ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    throw new UsageError(`snapshot ${file} is not valid JSON`);
-  }
-  const format = (data as { format?: unknown } | null)?.format;
-  if (typeof format !== 'number') throw new UsageError(`${file} is not a perfaudit snapshot`);
-  if (format > SNAPSHOT_FORMAT) {
-    throw new UsageError(`snapshot ${file} has format ${format}; this perfaudit reads format ${SNAPSHOT_FORMAT} (upgrade perfaudit)`);
-  }
-  const snapshot = data as Snapshot;
-  for (const field of ['server', 'tables', 'indexes', 'foreignKeys', 'indexesInProgress', 'otherRelationNames', 'sequences', 'columnStats', 'workload'] as const) {
-    if (snapshot[field] === undefined || snapshot[field] === null) throw new UsageError(`snapshot ${file} lacks "${field}"`);
-  }
-  return snapshot;
 }

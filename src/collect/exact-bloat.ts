@@ -16,7 +16,7 @@ interface TableRow { table_len: string; dead_tuple_len: string; approx_free_spac
 interface IndexRow { index_size: string; leaf_pages: string; empty_pages: string; deleted_pages: string; avg_leaf_density: number | null }
 
 /** Measures the given tables and btree indexes; says why when pgstattuple is not installed. */
-export async function exactBloat(session: Session, server: Pick<Server, 'extensions' | 'blockSize'>, tables: readonly Candidate[], indexes: readonly Candidate[]): Promise<ExactBloat> {
+export async function exactBloat(session: Session, server: Pick<Server, 'extensions' | 'blockSize' | 'currentUser'>, tables: readonly Candidate[], indexes: readonly Candidate[]): Promise<ExactBloat> {
   const extension = server.extensions.find((e) => e.name === 'pgstattuple');
   if (!extension) return { unavailable: 'pgstattuple is not installed in this database (CREATE EXTENSION pgstattuple)', tables: {}, indexes: {} };
   const schema = quoteIdent(extension.schema);
@@ -29,7 +29,7 @@ export async function exactBloat(session: Session, server: Pick<Server, 'extensi
         `SELECT table_len, dead_tuple_len, approx_free_space FROM ${schema}.pgstattuple_approx(${Number(table.oid)}::oid::regclass)`);
       if (row) measuredTables[String(table.oid)] = tableFigure(row, fillfactorOf(table.reloptions, 100));
     } catch (error) {
-      failure ??= (error as Error).message;
+      failure ??= failureOf(error, server.currentUser);
     }
   }
   for (const index of indexes) {
@@ -38,11 +38,17 @@ export async function exactBloat(session: Session, server: Pick<Server, 'extensi
         `SELECT index_size, leaf_pages, empty_pages, deleted_pages, avg_leaf_density FROM ${schema}.pgstatindex(${Number(index.oid)}::oid::regclass)`);
       if (row) measuredIndexes[String(index.oid)] = indexFigure(row, fillfactorOf(index.reloptions, 90), server.blockSize);
     } catch (error) {
-      failure ??= (error as Error).message;
+      failure ??= failureOf(error, server.currentUser);
     }
   }
   const none = tables.length + indexes.length > 0 && Object.keys(measuredTables).length + Object.keys(measuredIndexes).length === 0;
   return { unavailable: none && failure ? `pgstattuple failed: ${failure}` : null, tables: measuredTables, indexes: measuredIndexes };
+}
+
+// pgstattuple's functions are granted to pg_stat_scan_tables, not to PUBLIC.
+function failureOf(error: unknown, role: string): string {
+  const { code, message } = error as { code?: string; message?: string };
+  return code === '42501' ? `${message}: GRANT pg_stat_scan_tables TO ${quoteIdent(role)};` : String(message ?? error);
 }
 
 /** Dead tuples plus free space, less the room a fillfactor below 100 keeps free on purpose. */

@@ -103,9 +103,15 @@ const COLLATIONS_SQL = `
   FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace
   WHERE c.oid IN (SELECT DISTINCT unnest(indcollation::oid[]) FROM pg_index)`;
 
+// Without pg_read_all_stats, other roles' builds show no index_relid; pg_locks hides
+// nothing, and a concurrent build holds a session lock on its table throughout: each
+// not-yet-valid index of that table may be the one being built.
 const IN_PROGRESS_SQL = `
-  SELECT index_relid AS oid FROM pg_stat_progress_create_index
-  WHERE datid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND index_relid IS NOT NULL`;
+  SELECT coalesce(p.index_relid, i.indexrelid) AS oid
+  FROM pg_stat_progress_create_index p
+  LEFT JOIN pg_locks l ON p.index_relid IS NULL AND l.pid = p.pid AND l.locktype = 'relation' AND l.database = p.datid
+  LEFT JOIN pg_index i ON i.indrelid = l.relation AND NOT i.indisvalid
+  WHERE p.datid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND coalesce(p.index_relid, i.indexrelid) IS NOT NULL`;
 
 export interface IndexSources {
   readonly indexes: IndexRow[];

@@ -97,8 +97,11 @@ export function estimateBtreeBloat(index: Index, table: Table, stats: ReadonlyMa
   const usable = ((blockSize - PAGE_HEADER - BTREE_SPECIAL) * fillfactor) / 100;
   const perPage = Math.max(1, Math.floor(usable / tuple));
   const leaves = Math.ceil(table.reltuples / perPage);
-  // One metapage, and upper levels with about one downlink per leaf.
+  // One metapage, and upper levels with about one downlink per leaf. A btree page holds
+  // at least three entries, so each level is narrower, even when statistics say the
+  // entries are wider than a page.
+  const fanout = Math.max(3, perPage);
   let internal = 0;
-  for (let level = leaves; level > 1; level = Math.ceil(level / perPage)) internal += Math.ceil(level / perPage);
+  for (let level = leaves; level > 1; level = Math.ceil(level / fanout)) internal += Math.ceil(level / fanout);
   return result(index.relpages, 1 + leaves + internal, blockSize, tuple, fillfactor, 0);
 }

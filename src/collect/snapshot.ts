@@ -24,6 +24,16 @@ export interface Snapshot {
   readonly workload: Workload;
   /** With `scan --exact`: bloat measured by pgstattuple, by oid; absent otherwise. */
   readonly exactBloat?: ExactBloat;
+  /** What PostgreSQL hid from the scanning role; absent in snapshot files of earlier versions. */
+  readonly visibility?: Visibility;
+}
+
+/** What the scanning role may not see; PostgreSQL hides it without an error. */
+export interface Visibility {
+  /** Tables whose `pg_stats` rows are hidden: the role lacks SELECT on them, or row security applies to it. */
+  readonly tablesWithoutStats: readonly number[];
+  /** Sequences whose last value is hidden: the role lacks SELECT and USAGE on them. */
+  readonly unreadableSequences: readonly number[];
 }
 
 /** Measured bloat (`pgstattuple_approx` for tables, `pgstatindex` for btree indexes). */

@@ -75,6 +75,8 @@ const AGGREGATES = new Set(['count', 'sum', 'avg', 'min', 'max', 'bool_and', 'bo
  * //   equalities: [{ column: 'id', param: 1 }], selectList: 'id', … } }
  */
 export function statementShape(text: string): StatementShape | null {
+  // libpg-query rejects an empty text with a plain error, not a syntax error.
+  if (text === '') return null;
   let stmts: Array<{ stmt?: Node }>;
   try {
     stmts = (parseSync(text) as { stmts?: Array<{ stmt?: Node }> }).stmts ?? [];

@@ -1,7 +1,7 @@
 import { verifyFindings } from '../advisor/verify.js';
 import { analyze, checkSelection, selectedRules, type Analysis, type Selection } from '../analyze/engine.js';
 import { loadRules } from '../analyze/registry.js';
-import { readSnapshot } from '../collect/collect.js';
+import { readSnapshot } from '../collect/snapshot-file.js';
 import { withExactBloat } from '../collect/exact-bloat.js';
 import { parseDuration } from '../collect/sample.js';
 import type { Snapshot } from '../collect/snapshot.js';

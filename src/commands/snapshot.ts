@@ -1,4 +1,4 @@
-import { writeSnapshot } from '../collect/collect.js';
+import { writeSnapshot } from '../collect/snapshot-file.js';
 import { collectFromDatabase } from './source.js';
 
 /** `perfaudit snapshot`: writes the collected snapshot as JSON for offline scans. */

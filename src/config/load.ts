@@ -56,7 +56,9 @@ export function parseConfig(text: string, file: string, rules: readonly AnyRule[
   };
   const syntax = doc.errors[0];
   if (syntax) {
-    throw new UsageError(`${file}:${syntax.linePos?.[0]?.line ?? 1}: invalid YAML: ${syntax.message.split('\n')[0]}`);
+    // An error found at the end of the file (an unclosed bracket) belongs to its last line.
+    const line = Math.min(lines.linePos(syntax.pos[0]).line, text.trimEnd().split('\n').length);
+    throw new UsageError(`${file}:${Math.max(line, 1)}: invalid YAML: ${syntax.message.split('\n')[0]}`);
   }
   return readConfig(doc, rules, fail);
 }
@@ -136,7 +138,8 @@ function scalarText(node: Node | null, fail: Fail): string {
 
 function typed(node: Node | null, type: 'number' | 'string' | 'boolean', where: string, fail: Fail): number | string | boolean {
   const value = isScalar(node) ? node.value : undefined;
-  if (typeof value !== type) return fail(node, `${where}: expected a ${type}`);
+  // .nan and .inf are YAML numbers, and no threshold means anything with them.
+  if (typeof value !== type || (typeof value === 'number' && !Number.isFinite(value))) return fail(node, `${where}: expected a ${type}`);
   return value as number | string | boolean;
 }
 

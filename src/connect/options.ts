@@ -13,13 +13,18 @@ export interface ConnectionSettings {
   readonly user: string;
   readonly password: string | undefined;
   readonly sslmode: SslMode;
+  /** How long to wait for the server to answer (`connect_timeout`, `PGCONNECT_TIMEOUT`; default 10 s). */
+  readonly connectTimeoutMs: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
-type Params = Partial<Record<'host' | 'port' | 'dbname' | 'user' | 'password' | 'sslmode', string>>;
+const PARAMETERS = ['host', 'port', 'dbname', 'user', 'password', 'sslmode', 'connect_timeout'] as const;
+type Params = Partial<Record<(typeof PARAMETERS)[number], string>>;
 
 const SSL_MODES: readonly SslMode[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
-const KNOWN_KEYWORDS = new Set(['host', 'hostaddr', 'port', 'dbname', 'user', 'password', 'sslmode', 'connect_timeout', 'application_name', 'options']);
+// Accepted for libpq compatibility, and ignored: perfaudit sets its own.
+const IGNORED_KEYWORDS = new Set(['application_name', 'options']);
+const DEFAULT_CONNECT_TIMEOUT_S = 10;
 
 /**
  * Resolves `-d` (a URL or a libpq keyword string), else `DATABASE_URL`, with the libpq
@@ -35,7 +40,8 @@ export function resolveConnection(dbname: string | undefined, env: Env = process
   const database = given.dbname ?? env.PGDATABASE ?? user;
   const sslmode = parseSslMode(given.sslmode ?? env.PGSSLMODE ?? 'prefer');
   const password = given.password ?? env.PGPASSWORD ?? passwordFromPgpass({ host, port, database, user }, env);
-  return { host, port, database, user, password, sslmode };
+  const connectTimeoutMs = parseConnectTimeout(given.connect_timeout ?? env.PGCONNECT_TIMEOUT ?? String(DEFAULT_CONNECT_TIMEOUT_S));
+  return { host, port, database, user, password, sslmode, connectTimeoutMs };
 }
 
 /** A URL or libpq keyword string, as parameters. */
@@ -77,7 +83,7 @@ function parseKeywords(text: string): Params {
     const match = pattern.exec(text);
     if (!match) {
       if (text.slice(position).trim() === '') break;
-      throw new UsageError(`malformed connection string near "${redactTail(text.slice(position))}" (expected key=value pairs or a postgres:// URL)`);
+      throw new UsageError(`malformed connection string${near(text, position)} (expected key=value pairs or a postgres:// URL)`);
     }
     const [, key = '', quoted, bare] = match;
     assign(params, key, quoted !== undefined ? quoted.replace(/\\(.)/g, '$1') : (bare ?? ''));
@@ -87,19 +93,29 @@ function parseKeywords(text: string): Params {
 }
 
 function assign(params: Params, key: string, value: string): void {
-  if (!KNOWN_KEYWORDS.has(key)) throw new UsageError(`unknown connection parameter "${key}"`);
-  if (key === 'hostaddr') params.host ??= value;
-  else if (key === 'host' || key === 'port' || key === 'dbname' || key === 'user' || key === 'password' || key === 'sslmode') params[key] = value;
+  const parameter = PARAMETERS.find((candidate) => candidate === key);
+  if (parameter) params[parameter] = value;
+  else if (key === 'hostaddr') params.host ??= value;
+  else if (!IGNORED_KEYWORDS.has(key)) throw new UsageError(`unknown connection parameter "${key}"`);
 }
 
-function redactTail(text: string): string {
-  return text.replace(/password\s*=\s*\S*/gi, 'password=…').slice(0, 20);
+// Where parsing stopped, unless the string holds a password: a mis-quoted one could be
+// cut anywhere, so no part of such a string is echoed.
+function near(text: string, position: number): string {
+  return /password/i.test(text) ? '' : ` near "${text.slice(position, position + 20)}"`;
 }
 
 function parsePort(text: string): number {
   const port = Number(text);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`invalid port "${text}"`);
   return port;
+}
+
+// libpq: whole seconds; 0 (or less) waits forever; 1 counts as 2.
+function parseConnectTimeout(text: string): number {
+  const seconds = Number(text);
+  if (text.trim() === '' || !Number.isInteger(seconds)) throw new UsageError(`invalid connect_timeout "${text}" (expected whole seconds)`);
+  return seconds <= 0 ? 0 : Math.max(seconds, 2) * 1000;
 }
 
 function parseSslMode(text: string): SslMode {

@@ -73,7 +73,7 @@ async function connect(settings: ConnectionSettings, options: SessionOptions): P
     password: settings.password ?? '',
     application_name: 'perfaudit',
     options: gucs.join(' '),
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? settings.connectTimeoutMs,
   };
   const attempts = sslAttempts(settings.sslmode);
   for (const [i, ssl] of attempts.entries()) {

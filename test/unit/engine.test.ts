@@ -26,10 +26,27 @@ const needsExtension = defineRule({
 const rules = [everyTable, needsExtension];
 
 describe('analyze', () => {
-  it('skips rules whose extension is missing, saying how to enable it', () => {
-    expect(analyze(snapshot, rules, EMPTY_CONFIG).skipped).toEqual([
-      { rule: 'slow-query', reason: 'pg_stat_statements is not installed in database app: add pg_stat_statements to shared_preload_libraries in postgresql.conf, restart the server, then run CREATE EXTENSION pg_stat_statements;' },
+  it('skips rules whose extension is missing, saying how to enable it as far as the role can tell', () => {
+    const withPreload = (libraries: string | undefined): Snapshot => ({
+      ...snapshot, server: { ...snapshot.server, settings: libraries === undefined ? {} : { shared_preload_libraries: libraries } },
+    });
+    const reasons = (libraries: string | undefined) => analyze(withPreload(libraries), rules, EMPTY_CONFIG).skipped.map((skip) => `${skip.rule}: ${skip.reason}`);
+    expect(reasons('')).toEqual([
+      'slow-query: pg_stat_statements is not installed in database app: add pg_stat_statements to shared_preload_libraries in postgresql.conf, restart the server, then run CREATE EXTENSION pg_stat_statements;',
     ]);
+    expect(reasons('auto_explain, pg_stat_statements')).toEqual(['slow-query: pg_stat_statements is not installed in database app: run CREATE EXTENSION pg_stat_statements;']);
+    // Superuser-only: a role without pg_read_all_settings does not see the setting at all.
+    expect(reasons(undefined)).toEqual([
+      'slow-query: pg_stat_statements is not installed in database app: run CREATE EXTENSION pg_stat_statements; (it must be in shared_preload_libraries too, which role u may not read without pg_read_all_settings)',
+    ]);
+  });
+
+  it('lists a rule that could judge only part of the snapshot under skipped as well', () => {
+    const partial = defineRule({ ...everyTable, coverageGap: (_snapshot, options) => (options.limit > 1 ? `${options.limit} tables hidden` : null) });
+    const result = analyze(snapshot, [partial], EMPTY_CONFIG);
+    expect(result.findings).toHaveLength(3);
+    expect(result.skipped).toEqual([{ rule: 'missing-primary-key', reason: 'partly: 2 tables hidden' }]);
+    expect(analyze(snapshot, [partial], parseConfig('rules:\n  missing-primary-key:\n    limit: 1\n', 'x.yml', [partial])).skipped).toEqual([]);
   });
 
   it('applies options, severity overrides, ignores and the schema filter', () => {
