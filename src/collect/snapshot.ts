@@ -24,6 +24,17 @@ export interface Snapshot {
   readonly workload: Workload;
   /** With `scan --exact`: bloat measured by pgstattuple, by oid; absent otherwise. */
   readonly exactBloat?: ExactBloat;
+  /** Objects left out because reading them would have waited for another session's lock (see collect/locks.ts). */
+  readonly locked?: readonly LockedObject[];
+}
+
+/** A table (with its partition tree, if any) or sequence left out of the snapshot. */
+export interface LockedObject {
+  readonly kind: 'table' | 'partition' | 'sequence';
+  readonly schema: string;
+  readonly name: string;
+  /** The session holding (or, if none holds it, first awaiting) the ACCESS EXCLUSIVE lock. */
+  readonly pid: number;
 }
 
 /** Measured bloat (`pgstattuple_approx` for tables, `pgstatindex` for btree indexes). */

@@ -3,6 +3,7 @@ import { analyze, checkSelection, type Analysis, type Selection } from '../analy
 import { loadRules } from '../analyze/registry.js';
 import { readSnapshot } from '../collect/collect.js';
 import { withExactBloat } from '../collect/exact-bloat.js';
+import { lockedSkips } from '../collect/locks.js';
 import { parseDuration } from '../collect/sample.js';
 import type { Snapshot } from '../collect/snapshot.js';
 import { loadConfig, type Config, type FailOn } from '../config/load.js';
@@ -53,8 +54,15 @@ export async function runScan(options: ScanInput): Promise<{ report: Report; fai
       const findings = await verifyFindings(session, collected, found.findings, { minCostReduction });
       return { snapshot: collected, analysis: { ...found, findings } };
     });
-  const report = buildReport(snapshot, analysis, { startedAt, durationMs: Date.now() - startedAt.getTime() });
+  const skipped = [...analysis.skipped, ...lockedSkips(snapshot).filter((skip) => isSelected(skip.rule, selection))];
+  const report = buildReport(snapshot, { ...analysis, skipped }, { startedAt, durationMs: Date.now() - startedAt.getTime() });
   return { report, failOn: config.failOn };
+}
+
+/** Whether a rule id (or `*`, every rule) is among those `--rules`/`--exclude-rules` select. */
+function isSelected(rule: string, selection: Selection): boolean {
+  if (rule === '*') return true;
+  return (selection.only?.includes(rule) ?? true) && !(selection.exclude?.includes(rule) ?? false);
 }
 
 /** A numeric rule option as configured, else the rule's default (0 when neither exists). */
