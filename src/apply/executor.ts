@@ -19,6 +19,8 @@ export interface LogEntry {
   outcome: Outcome;
   attempts: number;
   error?: string;
+  /** Set on the drop of an INVALID index a build left, which is no step of the plan. */
+  cleanup?: true;
 }
 
 export interface ExecuteOptions {
@@ -187,12 +189,12 @@ class Executor {
       if (state.partitioned) sql = sql.replace('CONCURRENTLY ', ''); // refused on partitioned indexes
       await this.live().client.query(tagged(sql));
       this.options.say(`    dropped the invalid index ${ref.schema}.${ref.name} left behind${cause}`);
-      await this.record(entry(sql, startedAt, 'done', 1));
+      await this.record({ ...entry(sql, startedAt, 'done', 1), cleanup: true });
       return true;
     } catch (error) {
       if (isConnectionLoss(error)) throw error;
       this.options.say(`    could not drop the invalid index ${ref.schema}.${ref.name}: ${errorText(error)}`);
-      await this.record(entry(sql, startedAt, 'failed', 1, errorText(error)));
+      await this.record({ ...entry(sql, startedAt, 'failed', 1, errorText(error)), cleanup: true });
       return false;
     }
   }

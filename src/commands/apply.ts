@@ -65,13 +65,14 @@ export async function applyCommand(options: ApplyOptions): Promise<number> {
     }
   }
   const { entries, stopped } = await executeSteps(settings, steps, { lockTimeoutMs, maxRetries, retryBaseMs, log: options.log, say });
+  // The summary counts the plan's steps; a failed cleanup of a leftover fails the run too.
   const count = (outcome: Outcome, error?: string) =>
-    entries.filter((entry) => entry.outcome === outcome && (error === undefined || entry.error === error)).length;
+    entries.filter((entry) => !entry.cleanup && entry.outcome === outcome && (error === undefined || entry.error === error)).length;
   const notRun = stopped ? count('skipped', stopped) : 0;
   say(`${count('done')} done, ${count('skipped') - notRun} skipped, ${count('failed')} failed, ${count('lock-timeout')} gave up on lock timeouts`
     + (stopped ? `, ${notRun} not run (${stopped})` : ''));
   if (stopped) return stopped === 'interrupted' ? EXIT_INTERRUPTED : EXIT_CONNECTION_LOST;
-  return count('failed') + count('lock-timeout') > 0 ? 1 : 0;
+  return entries.some((entry) => entry.outcome === 'failed' || entry.outcome === 'lock-timeout') ? 1 : 0;
 }
 
 function describe(steps: readonly PlanStep[]): string {
