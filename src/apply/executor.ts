@@ -124,7 +124,7 @@ class Executor {
       const seconds = (done.durationMs / 1000).toFixed(1);
       this.options.say(done.outcome === 'done' ? `${label} done in ${seconds} s`
         : done.outcome === 'lock-timeout' ? `${label} gave up after ${done.attempts} lock timeouts; moving on`
-          : `${label} failed: ${done.error}`);
+          : `${label} ${done.outcome}: ${done.error}`);
       if (done.outcome === 'done') await this.dropTwinsOf(sql);
     } catch (error) {
       if (!isConnectionLoss(error)) throw error;
@@ -150,9 +150,10 @@ class Executor {
         return entry(sql, startedAt, 'done', attempts);
       } catch (error) {
         if (isConnectionLoss(error)) await this.connect().catch(() => Promise.reject(error));
-        if (created) await this.dropInvalid(created);
+        // A retry of CREATE INDEX … IF NOT EXISTS over an INVALID leftover would build nothing.
+        const cleared = created ? await this.dropInvalid(created) : true;
         const lockTimeout = (error as { code?: string }).code === LOCK_NOT_AVAILABLE;
-        if (lockTimeout && !this.stopped && attempts <= this.options.maxRetries) {
+        if (lockTimeout && cleared && !this.stopped && attempts <= this.options.maxRetries) {
           const delay = this.options.retryBaseMs * 2 ** (attempts - 1);
           this.options.say(`    lock timeout, retry ${attempts}/${this.options.maxRetries} in ${(delay / 1000).toFixed(1)} s`);
           await this.sleep(delay);
@@ -185,7 +186,8 @@ class Executor {
     let sql = `DROP INDEX CONCURRENTLY IF EXISTS ${qualifyIndex(ref)};`;
     try {
       const state = await indexState(this.live(), ref);
-      if (!state || state.valid) return !state;
+      if (!state) return true;
+      if (state.valid) return false;
       if (state.partitioned) sql = sql.replace('CONCURRENTLY ', ''); // refused on partitioned indexes
       await this.live().client.query(tagged(sql));
       this.options.say(`    dropped the invalid index ${ref.schema}.${ref.name} left behind${cause}`);
