@@ -1,5 +1,5 @@
 import { CompiledQuery } from 'kysely';
-import { tagged, type Session } from '../connect/session.js';
+import { LOCK_NOT_AVAILABLE, tagged, type Session } from '../connect/session.js';
 
 /**
  * Verification of index proposals with hypopg: the planner's cost of each normalized
@@ -39,7 +39,15 @@ export interface ExplainOptions {
 }
 
 const DEFAULT_SEARCH_PATH = '"$user", public';
+/**
+ * Planning a statement takes ACCESS SHARE on every relation it reads, which waits behind
+ * another session's ACCESS EXCLUSIVE lock: verification waits this long at most, once per
+ * statement per session (`lockedOut` remembers the statements that waited in vain).
+ */
+const EXPLAIN_LOCK_TIMEOUT = '200ms';
+const lockedOut = new WeakMap<Session, Set<string>>();
 const PREPARED = 'perfaudit_generic_plan';
+const LOCKED_OUT = `a relation it reads is locked by another session (waited ${EXPLAIN_LOCK_TIMEOUT})`;
 const SAVEPOINT = 'perfaudit_explain';
 
 export const isSkipped = <T extends object>(e: T | Skipped): e is Skipped => 'skipped' in e;
@@ -65,7 +73,8 @@ export async function verifyIndex(
       if (!rows[0]) return { error: `hypopg created no index from: ${createIndexSql}`, note: null, statements: [] };
       name = rows[0].indexname;
     } catch (error) {
-      return { error: `hypopg rejected the index: ${message(error)}`, note: null, statements: [] };
+      const why = isLockTimeout(error) ? `its table is locked by another session (waited ${EXPLAIN_LOCK_TIMEOUT})` : `hypopg rejected the index: ${message(error)}`;
+      return { error: why, note: null, statements: [] };
     }
     try {
       const after = await explainAll(session, server, statements);
@@ -138,8 +147,8 @@ async function inTransaction<T>(session: Session, options: ExplainOptions, work:
   try {
     // force_generic_plan matters only for the PREPARE path (before PG16): without it the
     // first EXECUTEs get custom plans for the NULL arguments, which say nothing.
-    await run(session, "SELECT pg_catalog.set_config('search_path', $1, true), pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true)",
-      [options.searchPath ?? DEFAULT_SEARCH_PATH]);
+    await run(session, `SELECT pg_catalog.set_config('search_path', $1, true), pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true),
+      pg_catalog.set_config('lock_timeout', '${EXPLAIN_LOCK_TIMEOUT}', true)`, [options.searchPath ?? DEFAULT_SEARCH_PATH]);
     return await work();
   } finally {
     await run(session, 'ROLLBACK');
@@ -159,6 +168,9 @@ async function explain(session: Session, server: ServerInfo, statement: string):
   // The text is sent as a simple query (it holds $n placeholders that must not be bound):
   // refuse anything that could be more than one statement.
   if (text.includes(';')) return { statement, skipped: 'contains a semicolon (possibly several statements)' };
+  const waited = lockedOut.get(session) ?? new Set<string>();
+  lockedOut.set(session, waited);
+  if (waited.has(text)) return { statement, skipped: LOCKED_OUT };
   let prepared = false;
   await run(session, `SAVEPOINT ${SAVEPOINT}`);
   try {
@@ -182,7 +194,9 @@ async function explain(session: Session, server: ServerInfo, statement: string):
     return { statement, cost, indexes: indexNames(plan) };
   } catch (error) {
     await run(session, `ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
-    return { statement, skipped: message(error) };
+    if (!isLockTimeout(error)) return { statement, skipped: message(error) };
+    waited.add(text);
+    return { statement, skipped: LOCKED_OUT };
   } finally {
     // Prepared statements are not transactional: they survive the rollback.
     if (prepared) await run(session, `DEALLOCATE ${PREPARED}`);
@@ -214,6 +228,10 @@ function pair<V>(before: Explained[], after: Explained[], verdict: (b: Planned, 
 async function run<Row = Record<string, unknown>>(session: Session, text: string, params: readonly unknown[] = []): Promise<Row[]> {
   const result = await session.db.executeQuery<Row>(CompiledQuery.raw(tagged(text), [...params]));
   return [...result.rows];
+}
+
+function isLockTimeout(error: unknown): boolean {
+  return (error as { code?: string }).code === LOCK_NOT_AVAILABLE;
 }
 
 function message(error: unknown): string {

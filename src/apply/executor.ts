@@ -1,11 +1,15 @@
 import { appendFile, writeFile } from 'node:fs/promises';
 import type { ConnectionSettings } from '../connect/options.js';
-import { openSession, tagged, type Session } from '../connect/session.js';
+import { isConnectionLoss, LOCK_NOT_AVAILABLE, openSession, tagged, type Session } from '../connect/session.js';
 import type { PlanStep } from '../plan/plan.js';
+import { indexState, invalidTwins, recheck } from './leftovers.js';
 import { watchProgress, type WatchedKind } from './progress.js';
-import { createdIndex, droppedIndex, qualifyIndex, type IndexRef } from './sql-names.js';
+import { createdIndex, qualifyIndex, type IndexRef } from './sql-names.js';
 
 export type Outcome = 'done' | 'skipped' | 'failed' | 'lock-timeout';
+
+/** Why apply stopped before its last step. */
+export type StopReason = 'interrupted' | 'connection lost';
 
 /** One line of the apply log. */
 export interface LogEntry {
@@ -15,6 +19,8 @@ export interface LogEntry {
   outcome: Outcome;
   attempts: number;
   error?: string;
+  /** Set on the drop of an INVALID index a build left, which is no step of the plan. */
+  cleanup?: true;
 }
 
 export interface ExecuteOptions {
@@ -28,7 +34,8 @@ export interface ExecuteOptions {
 
 export interface ApplyResult {
   readonly entries: readonly LogEntry[];
-  readonly interrupted: boolean;
+  /** Null when every step was attempted; the steps after a stop are logged as skipped. */
+  readonly stopped: StopReason | null;
 }
 
 const DROP_REASON_RULES = new Set(['duplicate-index', 'redundant-index', 'invalid-index']);
@@ -49,183 +56,195 @@ export function applicableSteps(steps: readonly PlanStep[], only: readonly strin
   });
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Runs the steps one statement per call, outside any transaction, re-checking each first.
+ * Ctrl-C cancels the running statement and stops; so does losing the connection for good.
+ * Either way no INVALID index of ours is left where the server can still be reached.
+ */
+export async function executeSteps(settings: ConnectionSettings, steps: readonly PlanStep[], options: ExecuteOptions): Promise<ApplyResult> {
+  if (options.log) await writeFile(options.log, '');
+  const executor = new Executor(settings, options);
+  await executor.connect();
+  process.on('SIGINT', executor.interrupt);
+  try {
+    for (const [i, step] of steps.entries()) await executor.run(step, `[${i + 1}/${steps.length}]`);
+  } finally {
+    process.removeListener('SIGINT', executor.interrupt);
+    await executor.close();
+  }
+  return { entries: executor.entries, stopped: executor.stopped };
+}
+
+class Executor {
+  readonly entries: LogEntry[] = [];
+  stopped: StopReason | null = null;
+  private session: Session | undefined;
+  /** The executing backend's pid, for the progress view and for cancelling. */
+  private pid = 0;
+  private running = false;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly settings: ConnectionSettings, private readonly options: ExecuteOptions) {}
+
+  async connect(): Promise<void> {
+    await this.close();
+    this.session = await openSession(this.settings, { readOnly: false, statementTimeoutMs: 0, lockTimeoutMs: this.options.lockTimeoutMs });
+    const { rows } = await this.session.client.query<{ pid: number }>(tagged('SELECT pg_backend_pid() AS pid'));
+    this.pid = rows[0]?.pid ?? 0;
+  }
+
+  async close(): Promise<void> {
+    await this.session?.close();
+  }
+
+  /** Ctrl-C: stop after this step, cancelling its statement (from a second connection). */
+  readonly interrupt = (): void => {
+    if (this.stopped) return;
+    this.stopped = 'interrupted';
+    this.options.say('interrupted: cancelling the running statement');
+    this.wake?.();
+    if (this.running) void cancel(this.settings, this.pid).catch((error) => this.options.say(`could not cancel: ${errorText(error)}`));
+  };
+
+  /** Re-checks, runs and logs one step; after a stop, only logs it as skipped. */
+  async run(step: PlanStep, prefix: string): Promise<void> {
+    const { sql } = step.action;
+    if (this.stopped) return this.record(entry(sql, new Date(), 'skipped', 0, this.stopped));
+    const label = `${prefix} ${sql}`;
+    const startedAt = new Date();
+    try {
+      const skip = await recheck(step, this.live(), (ref) => this.dropInvalid(ref));
+      if (skip) {
+        await this.record(entry(sql, startedAt, 'skipped', 0, skip));
+        this.options.say(`${label} skipped: ${skip}`);
+        return;
+      }
+      const done = await this.attempt(step, prefix);
+      await this.record(done);
+      const seconds = (done.durationMs / 1000).toFixed(1);
+      this.options.say(done.outcome === 'done' ? `${label} done in ${seconds} s`
+        : done.outcome === 'lock-timeout' ? `${label} gave up after ${done.attempts} lock timeouts; moving on`
+          : `${label} ${done.outcome}: ${done.error}`);
+      if (done.outcome === 'done') await this.dropTwinsOf(sql);
+    } catch (error) {
+      if (!isConnectionLoss(error)) throw error;
+      this.stopped ??= 'connection lost';
+      await this.record(entry(sql, startedAt, 'failed', 1, `connection lost: ${errorText(error)}`));
+      this.options.say(`${label} failed: lost the connection to the server (${errorText(error)}); stopping here, run perfaudit apply again to finish`);
+    }
+  }
+
+  /**
+   * Runs the step's statement, retrying lock timeouts with back-off. A failure that cost
+   * the connection is rethrown unless a new one can be had at once (the server is still
+   * up: only our backend was ended); the INVALID index of a failed build is dropped.
+   */
+  private async attempt(step: PlanStep, prefix: string): Promise<LogEntry> {
+    const { sql, kind } = step.action;
+    const created = kind === 'create-index' ? createdIndex(sql) : undefined;
+    const startedAt = new Date();
+    for (let attempts = 1; ; attempts++) {
+      if (this.stopped) return entry(sql, startedAt, 'skipped', attempts - 1, this.stopped);
+      try {
+        await this.send(sql, kind === 'create-index' || kind === 'vacuum' ? { kind, prefix } : undefined);
+        return entry(sql, startedAt, 'done', attempts);
+      } catch (error) {
+        if (isConnectionLoss(error)) await this.connect().catch(() => Promise.reject(error));
+        // A retry of CREATE INDEX … IF NOT EXISTS over an INVALID leftover would build nothing.
+        const cleared = created ? await this.dropInvalid(created) : true;
+        const lockTimeout = (error as { code?: string }).code === LOCK_NOT_AVAILABLE;
+        if (lockTimeout && cleared && !this.stopped && attempts <= this.options.maxRetries) {
+          const delay = this.options.retryBaseMs * 2 ** (attempts - 1);
+          this.options.say(`    lock timeout, retry ${attempts}/${this.options.maxRetries} in ${(delay / 1000).toFixed(1)} s`);
+          await this.sleep(delay);
+          if (!this.stopped) continue;
+        }
+        if (this.stopped === 'interrupted') return entry(sql, startedAt, 'failed', attempts, `interrupted (${errorText(error)})`);
+        return entry(sql, startedAt, lockTimeout ? 'lock-timeout' : 'failed', attempts, errorText(error));
+      }
+    }
+  }
+
+  /** Sends one statement; for index builds and VACUUM, a second connection reports progress. */
+  private async send(sql: string, watch: { kind: WatchedKind; prefix: string } | undefined): Promise<void> {
+    const watcher = watch ? watchProgress(this.settings, this.pid, watch.kind, watch.prefix) : undefined;
+    this.running = true;
+    try {
+      await this.live().client.query(tagged(sql));
+    } finally {
+      this.running = false;
+      await watcher?.stop();
+    }
+  }
+
+  /**
+   * Drops an INVALID index of that name (what a failed concurrent build leaves); true when
+   * none is left. A failure to drop it is logged and said, unless it cost the connection.
+   */
+  private async dropInvalid(ref: IndexRef, cause = ''): Promise<boolean> {
+    const startedAt = new Date();
+    let sql = `DROP INDEX CONCURRENTLY IF EXISTS ${qualifyIndex(ref)};`;
+    try {
+      const state = await indexState(this.live(), ref);
+      if (!state) return true;
+      if (state.valid) return false;
+      if (state.partitioned) sql = sql.replace('CONCURRENTLY ', ''); // refused on partitioned indexes
+      await this.live().client.query(tagged(sql));
+      this.options.say(`    dropped the invalid index ${ref.schema}.${ref.name} left behind${cause}`);
+      await this.record({ ...entry(sql, startedAt, 'done', 1), cleanup: true });
+      return true;
+    } catch (error) {
+      if (isConnectionLoss(error)) throw error;
+      this.options.say(`    could not drop the invalid index ${ref.schema}.${ref.name}: ${errorText(error)}`);
+      await this.record({ ...entry(sql, startedAt, 'failed', 1, errorText(error)), cleanup: true });
+      return false;
+    }
+  }
+
+  /** After a concurrent build: drops INVALID copies of the new index that earlier builds left. */
+  private async dropTwinsOf(sql: string): Promise<void> {
+    const created = createdIndex(sql);
+    if (!created?.concurrently) return;
+    for (const twin of await invalidTwins(this.live(), created)) await this.dropInvalid(twin, ' by an earlier build');
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private live(): Session {
+    if (!this.session) throw new Error('apply: not connected');
+    return this.session;
+  }
+
+  private async record(logged: LogEntry): Promise<void> {
+    this.entries.push(logged);
+    if (this.options.log) await appendFile(this.options.log, `${JSON.stringify(logged)}\n`);
+  }
+}
+
+function entry(sql: string, startedAt: Date, outcome: Outcome, attempts: number, error?: string): LogEntry {
+  const logged: LogEntry = { sql, startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), outcome, attempts };
+  if (error !== undefined) logged.error = error;
+  return logged;
+}
+
+/** Cancels the statement backend `pid` runs, from a short-lived second connection. */
+async function cancel(settings: ConnectionSettings, pid: number): Promise<void> {
+  const canceller = await openSession(settings, { readOnly: true, statementTimeoutMs: 10_000, lockTimeoutMs: 2_000 });
+  try {
+    await canceller.client.query(tagged('SELECT pg_cancel_backend($1)'), [pid]);
+  } finally {
+    await canceller.close();
+  }
+}
 
 function errorText(error: unknown): string {
   return (error as Error)?.message ?? String(error);
-}
-
-/** Runs the steps one statement per call, outside any transaction, re-checking each first. */
-export async function executeSteps(settings: ConnectionSettings, steps: readonly PlanStep[], options: ExecuteOptions): Promise<ApplyResult> {
-  const entries: LogEntry[] = [];
-  if (options.log) await writeFile(options.log, '');
-  const sessionOptions = { readOnly: false, statementTimeoutMs: 0, lockTimeoutMs: options.lockTimeoutMs } as const;
-  let session: Session = await openSession(settings, sessionOptions);
-  let backendPid = await pidOf(session);
-  let interrupted = false;
-  let running = false;
-
-  const onSigint = () => {
-    if (interrupted) return;
-    interrupted = true;
-    options.say('interrupted: cancelling the running statement');
-    if (!running) return;
-    void (async () => {
-      const canceller = await openSession(settings, { readOnly: true, statementTimeoutMs: 10_000, lockTimeoutMs: 2_000 });
-      try {
-        await canceller.client.query(tagged('SELECT pg_cancel_backend($1)'), [backendPid]);
-      } finally {
-        await closeSession(canceller);
-      }
-    })().catch((error) => options.say(`could not cancel: ${errorText(error)}`));
-  };
-  process.on('SIGINT', onSigint);
-
-  const reconnect = async () => {
-    await closeSession(session);
-    session = await openSession(settings, sessionOptions);
-    backendPid = await pidOf(session);
-  };
-
-  const record = async (entry: LogEntry) => {
-    entries.push(entry);
-    if (options.log) await appendFile(options.log, `${JSON.stringify(entry)}\n`);
-  };
-
-  /**
-   * Runs one statement with the lock-timeout retries; reports how it went. For index
-   * builds and VACUUM (`watch`), a second connection reports progress while it runs.
-   */
-  const runStatement = async (sql: string, created: IndexRef | undefined, watch?: { kind: WatchedKind; prefix: string }): Promise<LogEntry> => {
-    const startedAt = new Date();
-    let attempts = 0;
-    for (;;) {
-      attempts++;
-      // backendPid is the executing session's (taken once per connection, see pidOf).
-      const watcher = watch ? watchProgress(settings, backendPid, watch.kind, watch.prefix) : undefined;
-      try {
-        running = true;
-        try {
-          await session.client.query(tagged(sql));
-        } finally {
-          await watcher?.stop(); // the statement ended, either way: stop polling
-        }
-        running = false;
-        return { sql, startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), outcome: 'done', attempts };
-      } catch (error) {
-        running = false;
-        const code = (error as { code?: string }).code;
-        await reconnect().catch(() => undefined);
-        if (created) await dropInvalid(created).catch(() => undefined);
-        const base = { sql, startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), attempts, error: errorText(error) };
-        if (code === '55P03' && !interrupted) {
-          if (attempts <= options.maxRetries) {
-            const delay = options.retryBaseMs * 2 ** (attempts - 1);
-            options.say(`    lock timeout, retry ${attempts}/${options.maxRetries} in ${(delay / 1000).toFixed(1)} s`);
-            await sleep(delay);
-            continue;
-          }
-          return { ...base, outcome: 'lock-timeout' };
-        }
-        return { ...base, outcome: 'failed', error: interrupted ? `interrupted (${base.error})` : base.error };
-      }
-    }
-  };
-
-  /** Drops an INVALID index of that name (what a failed concurrent build leaves). */
-  const dropInvalid = async (ref: IndexRef): Promise<boolean> => {
-    const state = await indexState(session, ref);
-    if (!state || state.valid) return false;
-    const sql = `DROP INDEX ${state.partitioned ? '' : 'CONCURRENTLY '}IF EXISTS ${qualifyIndex(ref)};`;
-    const started = Date.now();
-    await session.client.query(tagged(sql));
-    options.say(`    dropped the invalid index ${ref.schema}.${ref.name} left behind`);
-    await record({ sql, startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, outcome: 'done', attempts: 1 });
-    return true;
-  };
-
-  try {
-    for (const [i, step] of steps.entries()) {
-      const label = `[${i + 1}/${steps.length}] ${step.action.sql}`;
-      if (interrupted) {
-        await record({ sql: step.action.sql, startedAt: new Date().toISOString(), durationMs: 0, outcome: 'skipped', attempts: 0, error: 'interrupted' });
-        options.say(`${label} skipped: interrupted`);
-        continue;
-      }
-      const skip = await recheck(step, session, dropInvalid);
-      if (skip) {
-        await record({ sql: step.action.sql, startedAt: new Date().toISOString(), durationMs: 0, outcome: 'skipped', attempts: 0, error: skip });
-        options.say(`${label} skipped: ${skip}`);
-        continue;
-      }
-      const created = step.action.kind === 'create-index' ? createdIndex(step.action.sql) : undefined;
-      const kind = step.action.kind;
-      const watch = kind === 'create-index' || kind === 'vacuum' ? { kind, prefix: `[${i + 1}/${steps.length}]` } : undefined;
-      const entry = await runStatement(step.action.sql, created, watch);
-      await record(entry);
-      const seconds = (entry.durationMs / 1000).toFixed(1);
-      options.say(entry.outcome === 'done' ? `${label} done in ${seconds} s`
-        : entry.outcome === 'lock-timeout' ? `${label} gave up after ${entry.attempts} lock timeouts; moving on`
-          : `${label} failed: ${entry.error}`);
-    }
-  } finally {
-    process.removeListener('SIGINT', onSigint);
-    await closeSession(session);
-  }
-  return { entries, interrupted };
-}
-
-/** Why a step is no longer needed or safe, or undefined to run it. */
-async function recheck(step: PlanStep, session: Session, dropInvalid: (ref: IndexRef) => Promise<boolean>): Promise<string | undefined> {
-  const { kind, sql } = step.action;
-  if (kind === 'create-index') {
-    const created = createdIndex(sql);
-    if (!created) return undefined; // ATTACH PARTITION: idempotent
-    const state = await indexState(session, created);
-    if (state?.valid) return `index ${created.schema}.${created.name} already exists`;
-    if (state) await dropInvalid(created);
-    return undefined;
-  }
-  if (kind === 'drop-index') {
-    const dropped = droppedIndex(sql);
-    if (!dropped) return 'cannot tell which index it drops';
-    const state = await indexState(session, dropped);
-    if (!state) return `index ${dropped.schema}.${dropped.name} no longer exists`;
-    if (state.constraint) return `index ${dropped.schema}.${dropped.name} backs constraint ${state.constraint}`;
-    const kept = step.action.dependsOn;
-    if (kept) {
-      const keeping = await indexState(session, kept);
-      if (!keeping?.valid) return `the index that makes the drop safe (${kept.schema}.${kept.name}) is gone or invalid`;
-    }
-  }
-  return undefined;
-}
-
-interface IndexState {
-  readonly valid: boolean;
-  readonly partitioned: boolean;
-  readonly constraint: string | null;
-}
-
-async function indexState(session: Session, ref: IndexRef): Promise<IndexState | undefined> {
-  const result = await session.client.query<{ valid: boolean; partitioned: boolean; constraint: string | null }>(tagged(`
-    SELECT i.indisvalid AS valid, c.relkind = 'I' AS partitioned,
-      (SELECT string_agg(con.conname, ', ') FROM pg_catalog.pg_constraint con WHERE con.conindid = c.oid) AS "constraint"
-    FROM pg_catalog.pg_class c
-    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid
-    WHERE n.nspname = $1 AND c.relname = $2`), [ref.schema, ref.name]);
-  return result.rows[0];
-}
-
-async function pidOf(session: Session): Promise<number> {
-  const result = await session.client.query<{ pid: number }>(tagged('SELECT pg_backend_pid() AS pid'));
-  return result.rows[0]?.pid ?? 0;
-}
-
-// The statements here go through the pg client directly, so Kysely never opened its
-// pool and destroying it would not end the connection: end the client too.
-async function closeSession(session: Session): Promise<void> {
-  await session.close().catch(() => undefined);
-  await session.client.end().catch(() => undefined);
 }

@@ -85,8 +85,7 @@ export function watchProgress(settings: ConnectionSettings, pid: number, kind: W
     } catch {
       // Progress is a nicety: a failed poll (no permission, dropped connection) ends it quietly.
     } finally {
-      await session?.close().catch(() => undefined);
-      await session?.client.end().catch(() => undefined);
+      await session?.close();
     }
   })();
 

@@ -7,6 +7,7 @@
 import { quoteIdent } from '../plan/quote.js';
 import type { Session } from '../connect/session.js';
 import { catalogQuery } from './catalog-query.js';
+import { LOCKED_CTE } from './locks.js';
 import { fillfactorOf } from './row-width.js';
 import type { ExactBloat, ExactFigure, Index, Server, Snapshot, Table } from './snapshot.js';
 
@@ -78,8 +79,14 @@ export function bloatCandidates(snapshot: Snapshot, minTableBytes: number, minIn
   };
 }
 
-/** The snapshot with measured bloat for the candidates. */
+/**
+ * The snapshot with measured bloat for the candidates. pgstattuple reads a relation under
+ * ACCESS SHARE: candidates another session has locked (locks.ts) keep their estimate.
+ */
 export async function withExactBloat(session: Session, snapshot: Snapshot, minTableBytes: number, minIndexBytes: number): Promise<Snapshot> {
   const { tables, indexes } = bloatCandidates(snapshot, minTableBytes, minIndexBytes);
-  return { ...snapshot, exactBloat: await exactBloat(session, snapshot.server, tables, indexes) };
+  const locked = new Set((await catalogQuery<{ relation: number }>(session.db, `WITH ${LOCKED_CTE} SELECT relation FROM locked`)).map((row) => row.relation));
+  const free = <T extends { oid: number }>(candidates: readonly T[], tableOf: (candidate: T) => number) =>
+    candidates.filter((candidate) => !locked.has(candidate.oid) && !locked.has(tableOf(candidate)));
+  return { ...snapshot, exactBloat: await exactBloat(session, snapshot.server, free(tables, (t) => t.oid), free(indexes, (i) => i.tableOid)) };
 }

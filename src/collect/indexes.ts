@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { catalogQuery, isoTime, userSchema } from './catalog-query.js';
+import { LOCKED_CTE } from './locks.js';
 import type { ForeignKey, Index, IndexKey, IndexStats, QualifiedName, ReferentialAction } from './snapshot.js';
 import type { ColumnRow, InheritsRow } from './tables.js';
 
@@ -24,6 +25,8 @@ interface IndexRow {
   indoption: number[];
   key_texts: string[] | null;
   predicate: string | null;
+  /** The lock holder's pid when the definition could not be read. */
+  locked_by: number | null;
   reloptions: string[];
   tablespace: string | null;
   relpages: number;
@@ -57,25 +60,29 @@ interface NameRow extends QualifiedName {
 }
 
 // Key texts only for expression indexes (a per-column call, so never for plain ones);
-// predicates deparsed by PostgreSQL, so equal predicates compare equal as text.
+// predicates deparsed by PostgreSQL, so equal predicates compare equal as text; neither
+// on a table another session has locked (locked_by: see locks.ts).
 function indexesSql(versionNum: number): string {
   const nullsNotDistinct = versionNum >= 150000 ? 'i.indnullsnotdistinct' : 'false';
   return `
+  WITH ${LOCKED_CTE}
   SELECT i.indexrelid AS oid, n.nspname AS schema, c.relname AS name, i.indrelid AS table_oid, am.amname AS method,
          i.indisunique AS is_unique, i.indisprimary AS is_primary, i.indisvalid AS is_valid,
          i.indisready AS is_ready, i.indislive AS is_live, ${nullsNotDistinct} AS nulls_not_distinct,
          i.indisreplident AS replica_identity, i.indisclustered AS clustered,
          i.indnkeyatts AS key_count, i.indkey::int2[] AS indkey, i.indclass::oid[] AS indclass,
          i.indcollation::oid[] AS indcollation, i.indoption::int2[] AS indoption,
-         CASE WHEN i.indexprs IS NOT NULL
+         CASE WHEN i.indexprs IS NOT NULL AND lk.pid IS NULL
               THEN ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnkeyatts) k) END AS key_texts,
-         pg_get_expr(i.indpred, i.indrelid, true) AS predicate,
+         CASE WHEN lk.pid IS NULL THEN pg_get_expr(i.indpred, i.indrelid, true) END AS predicate,
+         CASE WHEN i.indexprs IS NOT NULL OR i.indpred IS NOT NULL THEN lk.pid END AS locked_by,
          coalesce(c.reloptions, '{}') AS reloptions, ts.spcname AS tablespace, c.relpages
   FROM pg_index i
   JOIN pg_class c ON c.oid = i.indexrelid
   JOIN pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_am am ON am.oid = c.relam
   LEFT JOIN pg_tablespace ts ON ts.oid = c.reltablespace
+  LEFT JOIN locked lk ON lk.relation = i.indrelid
   WHERE ${userSchema('n.nspname')}`;
 }
 
@@ -220,6 +227,11 @@ export function buildForeignKeys(sources: IndexSources): ForeignKey[] {
       onDelete: ACTIONS[row.on_delete] ?? 'no action',
       onUpdate: ACTIONS[row.on_update] ?? 'no action',
     }));
+}
+
+/** Tables whose index definitions could not be read, to the pid of the session locking them. */
+export function tablesLocked(sources: IndexSources): Map<number, number> {
+  return new Map(sources.indexes.flatMap((row) => (row.locked_by === null ? [] : [[row.table_oid, row.locked_by] as const])));
 }
 
 export function indexesInProgress(sources: IndexSources): number[] {

@@ -26,6 +26,8 @@ export interface Snapshot {
   readonly exactBloat?: ExactBloat;
   /** What PostgreSQL hid from the scanning role; absent in snapshot files of earlier versions. */
   readonly visibility?: Visibility;
+  /** Objects left out because reading them would have waited for another session's lock (see collect/locks.ts). */
+  readonly locked?: readonly LockedObject[];
 }
 
 /** What the scanning role may not see; PostgreSQL hides it without an error. */
@@ -34,6 +36,15 @@ export interface Visibility {
   readonly tablesWithoutStats: readonly number[];
   /** Sequences whose last value is hidden: the role lacks SELECT and USAGE on them. */
   readonly unreadableSequences: readonly number[];
+}
+
+/** A table (with its partition tree, if any) or sequence left out of the snapshot. */
+export interface LockedObject {
+  readonly kind: 'table' | 'partition' | 'sequence';
+  readonly schema: string;
+  readonly name: string;
+  /** The session holding (or, if none holds it, first awaiting) the ACCESS EXCLUSIVE lock. */
+  readonly pid: number;
 }
 
 /** Measured bloat (`pgstattuple_approx` for tables, `pgstatindex` for btree indexes). */

@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline/promises';
-import { applicableSteps, executeSteps } from '../apply/executor.js';
+import { applicableSteps, executeSteps, type Outcome } from '../apply/executor.js';
 import { parseDuration } from '../collect/sample.js';
 import { resolveConnection } from '../connect/options.js';
 import { UsageError } from '../errors.js';
@@ -19,10 +19,16 @@ export interface ApplyOptions {
   readonly log?: string;
 }
 
+/** 128 + SIGINT, as shells report a command ended by Ctrl-C. */
+const EXIT_INTERRUPTED = 130;
+/** A connection error, as for every command. */
+const EXIT_CONNECTION_LOST = 2;
+
 /**
  * `perfaudit apply`: runs the safe steps of a fresh plan, one statement at a time, outside
  * any transaction, with lock_timeout and retries, re-checking each step just before it.
- * Exits 0 only when every statement it attempted succeeded.
+ * Exits 0 only when every statement it attempted succeeded; 1 when some failed or gave up
+ * on lock timeouts; 2 when the connection was lost for good; 130 on Ctrl-C.
  */
 export async function applyCommand(options: ApplyOptions): Promise<number> {
   const lockTimeoutMs = parseDuration(options.lockTimeout ?? '5s');
@@ -58,11 +64,15 @@ export async function applyCommand(options: ApplyOptions): Promise<number> {
       return 1;
     }
   }
-  const { entries, interrupted } = await executeSteps(settings, steps, { lockTimeoutMs, maxRetries, retryBaseMs, log: options.log, say });
-  const count = (outcome: string) => entries.filter((entry) => entry.outcome === outcome).length;
-  const failed = count('failed') + count('lock-timeout');
-  say(`${count('done')} done, ${count('skipped')} skipped, ${count('failed')} failed, ${count('lock-timeout')} gave up on lock timeouts${interrupted ? ' (interrupted)' : ''}`);
-  return failed > 0 || interrupted ? 1 : 0;
+  const { entries, stopped } = await executeSteps(settings, steps, { lockTimeoutMs, maxRetries, retryBaseMs, log: options.log, say });
+  // The summary counts the plan's steps; a failed cleanup of a leftover fails the run too.
+  const count = (outcome: Outcome, error?: string) =>
+    entries.filter((entry) => !entry.cleanup && entry.outcome === outcome && (error === undefined || entry.error === error)).length;
+  const notRun = stopped ? count('skipped', stopped) : 0;
+  say(`${count('done')} done, ${count('skipped') - notRun} skipped, ${count('failed')} failed, ${count('lock-timeout')} gave up on lock timeouts`
+    + (stopped ? `, ${notRun} not run (${stopped})` : ''));
+  if (stopped) return stopped === 'interrupted' ? EXIT_INTERRUPTED : EXIT_CONNECTION_LOST;
+  return entries.some((entry) => entry.outcome === 'failed' || entry.outcome === 'lock-timeout') ? 1 : 0;
 }
 
 function describe(steps: readonly PlanStep[]): string {

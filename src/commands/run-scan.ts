@@ -3,6 +3,7 @@ import { analyze, checkSelection, selectedRules, type Analysis, type Selection }
 import { loadRules } from '../analyze/registry.js';
 import { readSnapshot } from '../collect/snapshot-file.js';
 import { withExactBloat } from '../collect/exact-bloat.js';
+import { lockedSkips } from '../collect/locks.js';
 import { parseDuration } from '../collect/sample.js';
 import type { Snapshot } from '../collect/snapshot.js';
 import { loadConfig, type Config, type FailOn } from '../config/load.js';
@@ -60,9 +61,13 @@ export async function runScan(options: ScanInput): Promise<ScanResult> {
       const findings = await verifyFindings(session, collected, found.findings, { minCostReduction });
       return { snapshot: collected, analysis: { ...found, findings } };
     });
-  const report = buildReport(snapshot, analysis, { startedAt, durationMs: Date.now() - startedAt.getTime() });
-  const skipped = new Set(analysis.skipped.map((skip) => skip.rule));
-  const checked = selectedRules(rules, config, selection).map((rule) => rule.id).filter((id) => !skipped.has(id));
+  const selected = selectedRules(rules, config, selection);
+  const locked = lockedSkips(snapshot).filter((skip) => skip.rule === '*' || selected.some((rule) => rule.id === skip.rule));
+  const skipped = [...analysis.skipped, ...locked];
+  const report = buildReport(snapshot, { ...analysis, skipped }, { startedAt, durationMs: Date.now() - startedAt.getTime() });
+  // A table left out for a lock hides the findings of every rule: nothing can be called stale.
+  const unchecked = new Set(skipped.map((skip) => skip.rule));
+  const checked = unchecked.has('*') ? [] : selected.map((rule) => rule.id).filter((id) => !unchecked.has(id));
   return { report, failOn: config.failOn, checked };
 }
 

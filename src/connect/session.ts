@@ -31,6 +31,7 @@ export interface Session {
   readonly client: pg.Client;
   /** Statements sent so far (the scan's cost, which must not grow with the schema). */
   readonly statementCount: () => number;
+  /** Ends the connection (whether it was used through `db` or `client`); never throws. */
   close(): Promise<void>;
 }
 
@@ -48,13 +49,18 @@ export async function openSession(settings: ConnectionSettings, options: Session
       if (event.level === 'query' || event.level === 'error') statements++;
     },
   });
+  let closing: Promise<void> | undefined;
   return {
     db,
     client,
     statementCount: () => statements,
-    close: () => db.destroy(),
+    // Kysely's destroy() ends its pool only if it ever queried through it, so a session
+    // used only through `client` would keep its connection: end the client here, once.
+    close: () => (closing ??= db.destroy().catch(ignore).then(() => client.end()).catch(ignore)),
   };
 }
+
+const ignore = (): undefined => undefined;
 
 async function connect(settings: ConnectionSettings, options: SessionOptions): Promise<pg.Client> {
   const gucs = [
@@ -132,11 +138,25 @@ export function connectionError(error: unknown, settings: ConnectionSettings): U
 }
 
 // Kysely drives a pool; perfaudit wants exactly one connection (one snapshot, one set
-// of guards), so this pool hands out that connection and never closes it early.
+// of guards), so this pool hands out that connection and never ends it: close() does.
 function singleClientPool(client: pg.Client): PostgresPool {
   const pooled = { query: client.query.bind(client), release: () => undefined } as unknown as PostgresPoolClient;
   return {
     connect: async () => pooled,
-    end: () => client.end(),
+    end: async () => undefined,
   };
+}
+
+/** SQLSTATE lock_not_available: a lock wait ran past lock_timeout. */
+export const LOCK_NOT_AVAILABLE = '55P03';
+
+/**
+ * Whether an error means the session is gone: the server ended it (57P01–57P03: shut down,
+ * crashed, not accepting connections), a connection exception (class 08), or the socket
+ * dropped (the driver's own errors carry no SQLSTATE).
+ */
+export function isConnectionLoss(error: unknown): boolean {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === 'string') return /^(08|57P0[123]$|E(CONNRESET|CONNREFUSED|PIPE|TIMEDOUT)$)/.test(code);
+  return /Connection terminated|Client was closed|not queryable/i.test(String(message ?? error));
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdtemp, rm, stat } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -17,6 +17,13 @@ export interface EmbeddedServer {
   url(database?: string): string;
   /** Creates a database and runs SQL in it (fixtures, demo). */
   createDatabase(name: string, sql?: string): Promise<void>;
+  /**
+   * Stops the server but keeps its data, as `pg_ctl stop -m fast|immediate` would
+   * (immediate: no checkpoint, crash recovery on the next start). For fault tests.
+   */
+  halt(mode: 'fast' | 'immediate'): Promise<void>;
+  /** Starts a halted server again, on the same port and data directory. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -76,6 +83,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     const detail = log.join('').trim().split('\n').slice(-3).join(' ');
     throw new UsageError(`could not start embedded PostgreSQL: ${String(error ?? '')} ${detail}`.trim());
   }
+  let halted = false;
   const url = (database = 'postgres') =>
     `postgres://postgres:${password}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
   return {
@@ -87,11 +95,30 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
       await withClient(url(), (client) => client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`));
       if (sql) await withClient(url(name), (client) => client.query(sql));
     },
+    async halt(mode) {
+      halted = true;
+      const pid = Number((await readFile(join(databaseDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+      process.kill(pid, mode === 'fast' ? 'SIGINT' : 'SIGQUIT');
+      while (isRunning(pid)) await new Promise((resolve) => setTimeout(resolve, 20));
+    },
+    async restart() {
+      await server.start();
+      halted = false;
+    },
     async stop() {
-      await server.stop();
+      if (!halted) await server.stop();
       await rm(root, { recursive: true, force: true });
     },
   };
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Runs `work` with a connected client and always closes it. */

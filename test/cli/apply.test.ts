@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { runCli, startCli } from '../helpers/cli.js';
 import { createDatabase, type TestDatabase } from '../helpers/db.js';
 
 const FAST = { PERFAUDIT_RETRY_BASE_MS: '100' };
@@ -81,10 +81,12 @@ describe('perfaudit apply (CLI)', () => {
     const holder = await lockFeatures(db.url);
     try {
       const log = join(dir, 'lock.jsonl');
-      const applying = runCli(['apply', '-d', db.url, '--only', 'missing-fk-index', '--yes', '--lock-timeout', '200ms', '--max-retries', '8', '--log', log], FAST);
-      await new Promise((resolve) => setTimeout(resolve, 3000));
+      const applying = startCli(['apply', '-d', db.url, '--only', 'missing-fk-index', '--yes', '--lock-timeout', '200ms', '--max-retries', '8', '--log', log], FAST);
+      // Released once apply has timed out on it and is backing off.
+      let stderr = '';
+      await new Promise<void>((resolve) => applying.child.stderr?.on('data', (chunk: Buffer) => /lock timeout, retry/.test(stderr += chunk) && resolve()));
       await holder.query('ROLLBACK');
-      const result = await applying;
+      const result = await applying.done;
       expect(result.stderr).toMatch(/lock timeout, retry 1\//);
       expect(result.code).toBe(0);
       const lines = readFileSync(log, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
@@ -110,6 +112,7 @@ describe('perfaudit apply (CLI)', () => {
       expect(lines.find((line) => /ON app\.features \(project_id\)/.test(line.sql))).toEqual(expect.objectContaining({ outcome: 'lock-timeout', attempts: 3 }));
       await holder.query('ROLLBACK');
       expect(await invalidIndexes(db)).toEqual([{ name: 'reviews_project_id_key' }]);
+      await expectSecondRunFinishes(db);
     } finally {
       await holder.end();
     }
@@ -149,6 +152,7 @@ describe('perfaudit apply (CLI)', () => {
       expect(result.stderr).toMatch(/CREATE INDEX CONCURRENTLY .* failed: /);
       expect(result.stderr).toMatch(/dropped the invalid index app\.children_\w+ left behind/);
       expect(await invalidIndexes(db)).toEqual([]);
+      await expectSecondRunFinishes(db);
     } finally {
       await admin.end();
     }
@@ -170,6 +174,15 @@ describe('perfaudit apply (CLI)', () => {
     expect(result.stderr).toMatch(/\[1\/1\] CREATE INDEX CONCURRENTLY .* done in/);
   }, 120_000);
 });
+
+/** Running apply again after a failure does the rest: no missing-fk-index finding is left. */
+async function expectSecondRunFinishes(db: TestDatabase): Promise<void> {
+  const again = await runCli(['apply', '-d', db.url, '--only', 'missing-fk-index', '--yes'], FAST);
+  expect(again.stderr).toMatch(/ 0 failed, 0 gave up on lock timeouts\n$/);
+  expect(again.code).toBe(0);
+  const left = (await db.scan(['missing-fk-index'])).findings;
+  expect(left.filter((f) => f.actions.some((a) => a.kind === 'create-index'))).toEqual([]);
+}
 
 /** A second session holding SHARE on app.features, which CREATE INDEX CONCURRENTLY waits for. */
 async function lockFeatures(url: string): Promise<pg.Client> {

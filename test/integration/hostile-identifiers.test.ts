@@ -1,11 +1,18 @@
-import { findingsOf } from '../helpers/findings.js';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applicableSteps, type LogEntry } from '../../src/apply/executor.js';
+import { droppedIndex } from '../../src/apply/sql-names.js';
+import { runCli } from '../helpers/cli.js';
+import { findingsOf } from '../helpers/findings.js';
 import type { Analysis } from '../../src/analyze/engine.js';
 import type { Snapshot } from '../../src/collect/snapshot.js';
 import { parseStatements, type ParsedStatement } from '../../src/parse/statements.js';
 import { buildPlan } from '../../src/plan/plan.js';
 import type { Action, ActionKind } from '../../src/rule.js';
 import { createDatabase, type TestDatabase } from '../helpers/db.js';
+import { fingerprint, type Fingerprint } from '../helpers/fingerprint.js';
 
 // The parse-tree node each kind of action must be, exactly one statement of it.
 const EXPECTED_KIND: Readonly<Record<Exclude<ActionKind, 'manual'>, readonly string[]>> = {
@@ -28,19 +35,13 @@ interface StringNode { String?: { sval?: string } }
 
 const kindOf = (statements: readonly ParsedStatement[]): string[] => statements.map((statement) => statement.kind);
 
-/** Row counts of every user table, by schema-qualified raw name. */
-async function rowCounts(db: TestDatabase): Promise<Record<string, number>> {
-  const tables = await db.query<{ schema: string; name: string; sql: string }>(`
-    SELECT n.nspname AS schema, c.relname AS name,
-           format('SELECT count(*)::int AS n FROM %I.%I', n.nspname, c.relname) AS sql
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relkind = 'r' AND n.nspname IN ('Hostile "Schema"; --', 'Ünïcødé 表')`);
-  const counts: Record<string, number> = {};
-  for (const table of tables) {
-    const [row] = await db.query<{ n: number }>(table.sql);
-    counts[`${table.schema}.${table.name}`] = row?.n ?? -1;
-  }
-  return counts;
+const SCHEMAS = ['Hostile "Schema"; --', 'Ünïcødé 表'];
+
+/** The `schema.name` of the index a CREATE INDEX statement builds, else undefined. */
+function builtIndex(statement: ParsedStatement | undefined): string | undefined {
+  if (statement?.kind !== 'IndexStmt') return undefined;
+  const node = statement.node as { idxname?: string; relation?: RangeVar };
+  return `${node.relation?.schemaname}.${node.idxname}`;
 }
 
 /** Checks that a parsed statement names relations and columns that exist, by their raw names. */
@@ -82,12 +83,12 @@ describe('hostile identifiers', () => {
   let db: TestDatabase;
   let snapshot: Snapshot;
   let analysis: Analysis;
-  let rowsBefore: Record<string, number>;
+  let before: Fingerprint;
   beforeAll(async () => {
     db = await createDatabase('hostile-identifiers');
     snapshot = await db.snapshot();
     analysis = await db.scan();
-    rowsBefore = await rowCounts(db);
+    before = await fingerprint(db, SCHEMAS);
   });
   afterAll(() => db.drop());
 
@@ -127,10 +128,8 @@ describe('hostile identifiers', () => {
       expect(kindOf(statements), action.sql).toHaveLength(1);
       expect(EXPECTED_KIND[action.kind], action.sql).toContain(statements[0]?.kind);
       const statement = statements[0];
-      if (statement?.kind === 'IndexStmt') {
-        const node = statement.node as { idxname?: string; relation?: RangeVar };
-        created.add(`${node.relation?.schemaname}.${node.idxname}`);
-      }
+      const built = builtIndex(statement);
+      if (built) created.add(built);
       if (statement) checkNames(statement, snapshot, created);
       if (action.undo !== undefined) {
         const undo = await parseStatements(action.undo, action.undo);
@@ -179,8 +178,9 @@ describe('hostile identifiers', () => {
     expect(rows.map((row) => row.name).sort()).toEqual([...createdNames].sort());
     expect(rows.filter((row) => !row.valid)).toEqual([]);
 
-    expect(await rowCounts(db)).toEqual(rowsBefore);
-    expect(Object.values(rowsBefore).reduce((sum, n) => sum + n, 0)).toBeGreaterThan(4000);
+    const after = await fingerprint(db, SCHEMAS);
+    expect({ ...after, indexes: {} }).toEqual({ ...before, indexes: {} });
+    expect(Object.values(before.data).reduce((sum, line) => sum + Number(line.split(' ')[0]), 0)).toBeGreaterThan(4000);
   });
 
   // A sequence, view or composite type holding the natural name would make
@@ -211,4 +211,49 @@ describe('hostile identifiers', () => {
     const after = await db.scan();
     expect(after.findings.filter((finding) => finding.rule === 'missing-fk-index')).toEqual([]);
   });
+});
+
+describe('hostile identifiers through perfaudit apply', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createDatabase('hostile-identifiers');
+  });
+  afterAll(() => db.drop());
+
+  it('runs every safe step, after which those rules find nothing to do and nothing but the indexes has changed', async () => {
+    const steps = applicableSteps(buildPlan((await db.scan()).findings).steps, undefined);
+    const before = await fingerprint(db, SCHEMAS);
+    const log = join(mkdtempSync(join(tmpdir(), 'perfaudit-hostile-')), 'apply.jsonl');
+    const result = await runCli(['apply', '-d', db.url, '--yes', '--log', log]);
+    expect(result.stderr).toMatch(new RegExp(`\\n${steps.length} done, 0 skipped, 0 failed, 0 gave up on lock timeouts\\n$`));
+    expect(result.code).toBe(0);
+
+    // Exactly the plan's safe steps, in order, each one statement of its kind.
+    const entries = readFileSync(log, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as LogEntry);
+    expect(entries.map((entry) => [entry.sql, entry.outcome])).toEqual(steps.map((step) => [step.action.sql, 'done']));
+    const created: string[] = [];
+    const dropped: string[] = [];
+    for (const { action } of steps) {
+      const statements = await parseStatements(action.sql);
+      expect(kindOf(statements), action.sql).toEqual([expect.toBeOneOf([...EXPECTED_KIND[action.kind as Exclude<ActionKind, 'manual'>]])]);
+      const built = builtIndex(statements[0]);
+      if (built) created.push(built);
+      const drop = action.kind === 'drop-index' ? droppedIndex(action.sql) : undefined;
+      if (drop) dropped.push(`${drop.schema}.${drop.name}`);
+    }
+
+    const rules = [...new Set(steps.flatMap((step) => step.findings.map((finding) => finding.rule)))].sort();
+    expect(rules).toEqual(['duplicate-index', 'missing-fk-index', 'redundant-index', 'stale-statistics']);
+    const left = (await db.scan(rules)).findings.filter((finding) => finding.actions.some((action) => action.kind !== 'manual'));
+    expect(left).toEqual([]);
+
+    const after = await fingerprint(db, SCHEMAS);
+    expect({ ...after, indexes: {} }).toEqual({ ...before, indexes: {} });
+    const kept = Object.fromEntries(Object.entries(before.indexes).filter(([name]) => !dropped.includes(name)));
+    expect(Object.fromEntries(Object.entries(after.indexes).filter(([name]) => !created.includes(name)))).toEqual(kept);
+    expect(Object.keys(after.indexes).sort()).toEqual([...Object.keys(kept), ...created].sort());
+    expect(Object.entries(after.indexes).filter(([, definition]) => definition.endsWith(' INVALID'))).toEqual([]);
+    expect(dropped.length).toBeGreaterThan(0);
+    expect(created.length).toBeGreaterThanOrEqual(17);
+  }, 120_000);
 });
