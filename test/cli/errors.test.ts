@@ -104,7 +104,7 @@ const CASES: readonly BadInput[] = [
   { name: 'unknown rule in --exclude-rules', args: () => ['scan', '--snapshot', 'x.json', '--exclude-rules', 'nope'], stderr: () => 'unknown rule "nope" (see perfaudit rules)' },
   { name: 'unknown rule in plan --only', args: () => ['plan', '--snapshot', 'x.json', '--only', 'nope'], stderr: () => 'unknown rule "nope" (see perfaudit rules)' },
   { name: 'unknown rule for rules', args: () => ['rules', 'no-such-rule'], stderr: () => 'unknown rule "no-such-rule" (see perfaudit rules)' },
-  { name: '--format bogus', args: () => ['scan', '--format', 'bogus'], stderr: () => "option '--format <format>' argument 'bogus' is invalid. Allowed choices are text, json, sql." },
+  { name: '--format bogus', args: () => ['scan', '--format', 'bogus'], stderr: () => "option '--format <format>' argument 'bogus' is invalid. Allowed choices are text, json, sql, markdown, sarif, github." },
   { name: '--fail-on bogus', args: () => ['scan', '--fail-on', 'bogus'], stderr: () => "option '--fail-on <level>' argument 'bogus' is invalid. Allowed choices are critical, warning, info, none." },
   { name: '--migration-tool bogus', args: () => ['plan', '--migration-tool', 'bogus'], stderr: () => "option '--migration-tool <tool>' argument 'bogus' is invalid. Allowed choices are plain, goose, dbmate, golang-migrate, flyway." },
   { name: '--lock-timeout bogus', args: () => ['apply', '--lock-timeout', 'bogus'], stderr: () => 'invalid duration "bogus" (expected e.g. 500ms, 60s, 5m, 1h)' },

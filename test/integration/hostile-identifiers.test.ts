@@ -243,7 +243,7 @@ describe('hostile identifiers through perfaudit apply', () => {
     }
 
     const rules = [...new Set(steps.flatMap((step) => step.findings.map((finding) => finding.rule)))].sort();
-    expect(rules).toEqual(['duplicate-index', 'missing-fk-index', 'redundant-index', 'stale-statistics']);
+    expect(rules).toEqual(['duplicate-index', 'missing-fk-index', 'redundant-index']);
     const left = (await db.scan(rules)).findings.filter((finding) => finding.actions.some((action) => action.kind !== 'manual'));
     expect(left).toEqual([]);
 
