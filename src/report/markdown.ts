@@ -41,8 +41,16 @@ function title(report: Report): string {
   return [
     `## perfaudit: ${report.baseline ? `new findings: ${counts}` : counts}`,
     '',
-    `Database ${codeSpan(report.database.name)} · PostgreSQL ${escapeMarkdown(report.database.serverVersion)} · perfaudit ${escapeMarkdown(report.tool.version)}`,
+    `${subject(report)} · PostgreSQL ${escapeMarkdown(report.database.serverVersion)} · perfaudit ${escapeMarkdown(report.tool.version)}`,
   ].join('\n');
+}
+
+/** What was audited: a database, or the migrations check-migrations applied to a scratch one. */
+function subject(report: Report): string {
+  const { migrations } = report;
+  if (!migrations) return `Database ${codeSpan(report.database.name)}`;
+  const files = migrations.checked.map((file) => codeSpan(file)).join(', ');
+  return `Migrations checked: ${migrations.checked.length ? files : 'none'}${migrations.deployed ? ` (after ${migrations.deployed} deployed)` : ''}`;
 }
 
 function summaryTable(report: Report): string {

@@ -84,6 +84,9 @@ describe('perfaudit check-migrations (CLI)', () => {
     const result = await check(`${FIXTURE}/0001_init.sql`, `${FIXTURE}/0002_comments.sql`, '--since', '0001_init.sql', '--rules', 'missing-primary-key', '--fail-on', 'critical');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`  at ${FIXTURE}/0002_comments.sql:10\n`);
+    expect(result.stdout).toContain('migrations: 1 checked after 1 deployed (applied, not checked)');
+    const markdown = await check(`${FIXTURE}/0001_init.sql`, `${FIXTURE}/0002_comments.sql`, '--since', '0001_init.sql', '--rules', 'missing-primary-key', '--format', 'markdown');
+    expect(markdown.stdout).toContain(`Migrations checked: \`${FIXTURE}/0002_comments.sql\` (after 1 deployed) · PostgreSQL 18.4`);
   });
 
   it('reports a migration that fails to apply with its file, line and the PostgreSQL error', async () => {
