@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { tagged } from '../connect/session.js';
 
-/** Schemas that hold no user objects. Every collect query filters with this predicate. */
+/** Schemas that hold no user objects. Every collect query filters with this predicate but pg_stats's (see column-stats.ts). */
 export function userSchema(column: string): string {
   return `${column} NOT IN ('pg_catalog', 'information_schema') AND ${column} !~ '^pg_(toast|temp_|toast_temp_)'`;
 }

@@ -16,9 +16,19 @@ interface SequenceRow {
 }
 
 // The columns a sequence feeds: serial (auto) and identity (internal) columns depend on it
-// directly; a DEFAULT nextval(...) depends on it through its pg_attrdef entry.
-// pg_sequence_last_value() only where the role may read the sequence, as pg_sequences does.
-const SEQUENCES_SQL = `
+// directly; a DEFAULT nextval(...) depends on it through its pg_attrdef entry. Last values
+// only where the role may read the sequence, as pg_sequences does. pg_sequence_last_value()
+// locks each sequence until the transaction ends: on a default server (64 locks per
+// connection) a scan fails with "out of shared memory" past about 12,000 sequences.
+// PostgreSQL 18's pg_get_sequence_data() releases its lock; it wants SELECT, so a sequence
+// the role may only USE still goes through pg_sequence_last_value().
+function sequencesSql(versionNum: number): string {
+  const lastValue = versionNum >= 180000
+    ? `CASE WHEN d.is_called THEN d.last_value::text
+            WHEN d.is_called IS NULL AND has_sequence_privilege(c.oid, 'USAGE') THEN pg_sequence_last_value(c.oid)::text END`
+    : `CASE WHEN has_sequence_privilege(c.oid, 'SELECT,USAGE') THEN pg_sequence_last_value(c.oid)::text END`;
+  const data = versionNum >= 180000 ? 'LEFT JOIN LATERAL pg_get_sequence_data(c.oid) d ON true' : '';
+  return `
   WITH feeds AS (
     SELECT d.objid AS seq, d.refobjid AS table_oid, d.refobjsubid AS attnum
     FROM pg_depend d
@@ -30,15 +40,16 @@ const SEQUENCES_SQL = `
   )
   SELECT s.seqrelid AS oid, n.nspname AS schema, c.relname AS name, format_type(s.seqtypid, NULL) AS type,
          s.seqincrement::text AS increment, s.seqmin::text AS min, s.seqmax::text AS max, s.seqcycle AS cycle,
-         CASE WHEN has_sequence_privilege(c.oid, 'SELECT,USAGE') THEN pg_sequence_last_value(c.oid)::text END AS last_value,
+         ${lastValue} AS last_value,
          (SELECT json_agg(json_build_object('table_oid', f.table_oid::bigint, 'attnum', f.attnum) ORDER BY f.table_oid, f.attnum)
           FROM feeds f WHERE f.seq = s.seqrelid) AS feeds
-  FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+  FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace ${data}
   WHERE ${userSchema('n.nspname')}`;
+}
 
 /** Sequences with their ranges, last values and the columns they feed: one query. */
-export async function collectSequences(db: Kysely<unknown>): Promise<Sequence[]> {
-  const rows = await catalogQuery<SequenceRow>(db, SEQUENCES_SQL);
+export async function collectSequences(db: Kysely<unknown>, versionNum: number): Promise<Sequence[]> {
+  const rows = await catalogQuery<SequenceRow>(db, sequencesSql(versionNum));
   return rows.map((row) => ({
     oid: row.oid,
     schema: row.schema,
