@@ -32,15 +32,16 @@ export function rowsOf(i: number): number {
   return i % 100 === 0 ? 2_000 : 10;
 }
 
+const isPartitioned = (i: number): boolean => i % PARTITIONED_EVERY === PARTITIONED_EVERY / 2;
+
 function tableDdl(i: number): string[] {
   const table = qualified(i);
   const columns = 'parent_id bigint, a int, b int, c text, flag boolean, created_at timestamptz NOT NULL DEFAULT now()';
   const fk = `ALTER TABLE ${table} ADD FOREIGN KEY (parent_id) REFERENCES ${qualified(Math.max(i - 1, 0))}`;
-  if (i % PARTITIONED_EVERY === PARTITIONED_EVERY / 2) {
-    const partitions = Array.from({ length: PARTITIONS }, (_, p) => {
-      const { schema, name } = benchTable(i);
-      return `CREATE TABLE ${qualify(schema, `${name}_p${p}`)} PARTITION OF ${table} FOR VALUES FROM (${p * 10_000}) TO (${(p + 1) * 10_000})`;
-    });
+  if (isPartitioned(i)) {
+    const { schema, name } = benchTable(i);
+    const partitions = Array.from({ length: PARTITIONS }, (_, p) =>
+      `CREATE TABLE ${qualify(schema, `${name}_p${p}`)} PARTITION OF ${table} FOR VALUES FROM (${p * 10_000}) TO (${(p + 1) * 10_000})`);
     return [`CREATE TABLE ${table} (id bigint PRIMARY KEY, ${columns}) PARTITION BY RANGE (id)`, ...partitions, fk];
   }
   return [`CREATE TABLE ${table} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, ${columns})`, fk];
@@ -61,10 +62,11 @@ function indexDdl(i: number): string[] {
   ];
 }
 
+// A partitioned table has no identity column: its ids are given, and route the rows.
 function rowsDml(i: number): string {
-  const id = i % PARTITIONED_EVERY === PARTITIONED_EVERY / 2 ? 'g, ' : '';
-  return `INSERT INTO ${qualified(i)} (${id ? 'id, ' : ''}a, b, c, flag)
-    SELECT ${id}g % 100, g, 'value ' || g, g % 20 = 0 FROM generate_series(1, ${rowsOf(i)}) g`;
+  const id = isPartitioned(i) ? ['id, ', 'g, '] : ['', ''];
+  return `INSERT INTO ${qualified(i)} (${id[0]}a, b, c, flag)
+    SELECT ${id[1]}g % 100, g, 'value ' || g, g % 20 = 0 FROM generate_series(1, ${rowsOf(i)}) g`;
 }
 
 /** Creates tables `from` .. `to - 1` with their rows, indexes and foreign keys, and analyzes them. */

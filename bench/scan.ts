@@ -27,14 +27,22 @@ interface Measured {
 const GOALS = { ratio: 1.5, peakRssMb: 300 };
 
 function options(): { tables: number; runs: number; cpuProf: string | undefined } {
-  const { values } = parseArgs({
-    options: { tables: { type: 'string', default: '10000' }, runs: { type: 'string', default: '3' }, 'cpu-prof': { type: 'string' } },
-  });
+  const values = commandLine();
   const tables = Number(values.tables);
   const runs = Number(values.runs);
   if (!Number.isInteger(tables) || tables < 10) throw new UsageError('--tables takes a whole number of at least 10');
   if (!Number.isInteger(runs) || runs < 1) throw new UsageError('--runs takes a whole number of at least 1');
   return { tables, runs, cpuProf: values['cpu-prof'] };
+}
+
+function commandLine() {
+  try {
+    return parseArgs({
+      options: { tables: { type: 'string', default: '10000' }, runs: { type: 'string', default: '3' }, 'cpu-prof': { type: 'string' } },
+    }).values;
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
 }
 
 /** One warm-up scan that keeps its report and statements, then `runs` alternating raw and scan runs. */
@@ -97,7 +105,7 @@ const verdict = (met: boolean) => (met ? 'met' : 'MISSED');
 
 /** A progress line on stderr: rewritten in place on a terminal, only the last one elsewhere. */
 function progress(text: string): void {
-  if (process.stderr.isTTY) process.stderr.write(`\r${text}`);
+  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${text}`);
   else if (text.endsWith('\n')) process.stderr.write(text);
 }
 

@@ -21,3 +21,17 @@ export function isoTime(value: Date | string | null): string | null {
   if (value === null) return null;
   return value instanceof Date ? value.toISOString() : new Date(value).toISOString();
 }
+
+/**
+ * One shared copy of each distinct string: a large catalog repeats the same schema, type
+ * and column names tens of thousands of times, and each row brings its own copy.
+ */
+export function interner(): (text: string) => string {
+  const seen = new Map<string, string>();
+  return (text) => {
+    const known = seen.get(text);
+    if (known !== undefined) return known;
+    seen.set(text, text);
+    return text;
+  };
+}

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { catalogQuery, isoTime, userSchema } from './catalog-query.js';
+import { catalogQuery, interner, isoTime, userSchema } from './catalog-query.js';
 import type { ForeignKey, Index, IndexKey, IndexStats, QualifiedName, ReferentialAction } from './snapshot.js';
 import { groupBy, type ColumnRow, type InheritsRow } from './tables.js';
 
@@ -132,10 +132,14 @@ export async function queryIndexSources(db: Kysely<unknown>, versionNum: number)
   };
 }
 
+const UNKNOWN_OPCLASS: QualifiedName = { schema: 'pg_catalog', name: '?' };
+
 export function buildIndexes(sources: IndexSources, columns: readonly ColumnRow[], inherits: readonly InheritsRow[]): Index[] {
   const statsByIndex = new Map(sources.stats.map((row) => [row.indexrelid, row]));
-  const opclasses = new Map(sources.opclasses.map((row) => [row.oid, row]));
-  const collations = new Map(sources.collations.map((row) => [row.oid, row]));
+  // One name object per operator class and collation, shared by the keys using it.
+  const opclasses = new Map(sources.opclasses.map((row) => [row.oid, { name: { schema: row.schema, name: row.name }, isDefault: row.is_default }]));
+  const collations = new Map(sources.collations.map((row) => [row.oid, { schema: row.schema, name: row.name }]));
+  const intern = interner();
   const columnsByTable = groupBy(columns, (row) => row.attrelid);
   const parentOf = new Map(inherits.map((row) => [row.child, row.parent]));
   const backing = new Map(
@@ -147,15 +151,14 @@ export function buildIndexes(sources: IndexSources, columns: readonly ColumnRow[
     const keys = row.indkey.slice(0, row.key_count).map((attnum, k): IndexKey => {
       const opclass = opclasses.get(row.indclass[k] ?? 0);
       const collationOid = row.indcollation[k] ?? 0;
-      const collation = collations.get(collationOid);
       const option = row.indoption[k] ?? 0;
       const ownCollation = attnum === 0 ? 100 : columnsByTable.get(row.table_oid)?.find((column) => column.attnum === attnum)?.collation;
       return {
         attnum,
         expression: attnum === 0 ? (row.key_texts?.[k] ?? null) : null,
-        opclass: { schema: opclass?.schema ?? 'pg_catalog', name: opclass?.name ?? '?' },
-        opclassIsDefault: opclass?.is_default ?? true,
-        collation: collation ? { schema: collation.schema, name: collation.name } : null,
+        opclass: opclass?.name ?? UNKNOWN_OPCLASS,
+        opclassIsDefault: opclass?.isDefault ?? true,
+        collation: collations.get(collationOid) ?? null,
         collationIsDefault: collationOid === 0 || collationOid === ownCollation,
         descending: (option & 1) !== 0,
         nullsFirst: (option & 2) !== 0,
@@ -163,10 +166,10 @@ export function buildIndexes(sources: IndexSources, columns: readonly ColumnRow[
     });
     return {
       oid: row.oid,
-      schema: row.schema,
+      schema: intern(row.schema),
       name: row.name,
       tableOid: row.table_oid,
-      method: row.method,
+      method: intern(row.method),
       unique: row.is_unique,
       primary: row.is_primary,
       nullsNotDistinct: row.nulls_not_distinct,
