@@ -4,8 +4,8 @@ import { tagged, type Session } from '../connect/session.js';
 import { UsageError } from '../errors.js';
 import { buildForeignKeys, buildIndexes, indexesInProgress, queryIndexSources } from './indexes.js';
 import { collectServer } from './server.js';
-import { SNAPSHOT_FORMAT, type Snapshot } from './snapshot.js';
-import { buildTables, queryTableSources } from './tables.js';
+import { SNAPSHOT_FORMAT, type Snapshot, type Table } from './snapshot.js';
+import { buildTables, queryTableSources, type TableSources } from './tables.js';
 import { buildColumnStats, queryColumnStats } from './column-stats.js';
 import { collectSequences } from './sequences.js';
 import { collectWorkload } from './workload.js';
@@ -41,18 +41,23 @@ export async function collectSnapshot(session: Session): Promise<Snapshot> {
 type Relations = Pick<Snapshot, 'tables' | 'indexes' | 'foreignKeys' | 'indexesInProgress' | 'otherRelationNames'>;
 
 // Rows become snapshot objects as soon as their sources are read, and are dropped before
-// the next sources come: the raw rows of a large catalog (60 MB at 10,000 tables) never
-// sit in memory beside the whole snapshot.
+// the next sources come (but the columns, which the indexes' collations need): the raw rows
+// of a large catalog (60 MB at 10,000 tables) never sit in memory beside the whole snapshot.
 async function collectRelations(db: Kysely<unknown>, versionNum: number): Promise<Relations> {
-  const tableSources = await queryTableSources(db);
+  const { tables, columns, inherits, otherRelations } = await collectTables(db);
   const indexSources = await queryIndexSources(db, versionNum);
   return {
-    tables: buildTables(tableSources),
-    indexes: buildIndexes(indexSources, tableSources.columns, tableSources.inherits),
+    tables,
+    indexes: buildIndexes(indexSources, columns, inherits),
     foreignKeys: buildForeignKeys(indexSources),
     indexesInProgress: indexesInProgress(indexSources),
-    otherRelationNames: tableSources.otherRelations,
+    otherRelationNames: otherRelations,
   };
+}
+
+async function collectTables(db: Kysely<unknown>): Promise<Pick<TableSources, 'columns' | 'inherits' | 'otherRelations'> & { tables: Table[] }> {
+  const sources = await queryTableSources(db);
+  return { tables: buildTables(sources), columns: sources.columns, inherits: sources.inherits, otherRelations: sources.otherRelations };
 }
 
 export async function writeSnapshot(snapshot: Snapshot, file: string): Promise<void> {
