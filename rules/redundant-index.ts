@@ -1,6 +1,7 @@
 import { soleForeignKeyIndexes } from '../src/collect/fk-coverage.js';
 import { compareIndexes, sameKey, type IndexComparison } from '../src/collect/index-signature.js';
 import type { Index } from '../src/collect/snapshot.js';
+import { groupBy } from '../src/collect/tables.js';
 import { dropIndexAction } from '../src/plan/index-ddl.js';
 import { formatBytes, formatCount } from '../src/plan/numbers.js';
 import { defineRule, target, type FindingDraft } from '../src/rule.js';
@@ -55,10 +56,11 @@ columns are not reported.
     const indexes = compareIndexes(snapshot);
     const soleFkIndexes = soleForeignKeyIndexes(snapshot.foreignKeys, indexes.catalog);
     const btrees = indexes.usable.filter((index) => index.method === 'btree');
+    const btreesByTable = groupBy(btrees, (index) => index.tableOid);
     return btrees
       .filter((index) => !index.unique && !indexes.mustKeep(index) && !soleFkIndexes.has(index.oid))
       .flatMap((index) => {
-        const covering = btrees.filter((other) => covers(other, index)).sort(
+        const covering = (btreesByTable.get(index.tableOid) ?? []).filter((other) => covers(other, index)).sort(
           (a, b) => b.keys.length - a.keys.length || indexes.keepOrder(a, b),
         );
         return covering[0] ? redundantFinding(index, covering[0], indexes) : [];
@@ -69,9 +71,8 @@ columns are not reported.
 /** Whether `long` serves every query `short` serves: `short`'s keys are its strict leading prefix. */
 function covers(long: Index, short: Index): boolean {
   if (long.tableOid !== short.tableOid || long.predicate !== short.predicate || long.keys.length <= short.keys.length) return false;
-  const columns = new Set([...long.keys.map((key) => key.attnum).filter((attnum) => attnum !== 0), ...long.include]);
-  return short.keys.every((key, i) => long.keys[i] !== undefined && sameKey(key, long.keys[i]))
-    && short.include.every((attnum) => columns.has(attnum));
+  if (!short.keys.every((key, i) => long.keys[i] !== undefined && sameKey(key, long.keys[i]))) return false;
+  return short.include.every((attnum) => attnum !== 0 && (long.include.includes(attnum) || long.keys.some((key) => key.attnum === attnum)));
 }
 
 function redundantFinding(index: Index, longer: Index, indexes: IndexComparison): FindingDraft[] {

@@ -1,4 +1,5 @@
 import type { Lookup } from '../collect/lookup.js';
+import { columnStatsMap } from '../collect/row-width.js';
 import type { ColumnStats, Snapshot, Table } from '../collect/snapshot.js';
 import type { Predicate } from './access.js';
 
@@ -27,7 +28,7 @@ export interface Estimator {
  * most-common-value frequencies.
  */
 export function estimator(snapshot: Snapshot, catalog: Lookup): Estimator {
-  const stats = new Map(snapshot.columnStats.map((s) => [`${s.tableOid}:${s.attnum}`, s]));
+  const stats = columnStatsMap(snapshot);
   const statsOf = (table: Table, attnum: number): ColumnStats | undefined =>
     stats.get(`${table.oid}:${attnum}`) ?? stats.get(`${catalog.leavesOf(table)[0]?.oid}:${attnum}`);
   const predicate = (table: Table, p: Predicate): number => {

@@ -24,7 +24,7 @@ export function coversColumns(index: Index, columns: readonly number[], catalog:
   if (index.method === 'hash') {
     return columns.length === 1 && index.keys[0]?.attnum === columns[0] && predicateAllows(index, columns, catalog, table);
   }
-  if (index.method !== 'btree' || index.keys.length < columns.length) return false;
+  if (index.method !== 'btree' || index.keys.length < columns.length || !columns.includes(index.keys[0]?.attnum ?? 0)) return false;
   const leading = new Set(index.keys.slice(0, columns.length).map((key) => key.attnum));
   return columns.every((attnum) => attnum !== 0 && leading.has(attnum)) && leading.size === columns.length
     && predicateAllows(index, columns, catalog, table);

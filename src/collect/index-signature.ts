@@ -20,7 +20,19 @@ export interface IndexComparison {
   columns(index: Index): string[];
 }
 
+const comparisons = new WeakMap<Snapshot, IndexComparison>();
+
+/** Built once per snapshot and shared by duplicate-index and redundant-index. */
 export function compareIndexes(snapshot: Snapshot): IndexComparison {
+  let comparison = comparisons.get(snapshot);
+  if (!comparison) {
+    comparison = buildComparison(snapshot);
+    comparisons.set(snapshot, comparison);
+  }
+  return comparison;
+}
+
+function buildComparison(snapshot: Snapshot): IndexComparison {
   const catalog = lookup(snapshot);
   const referenced = new Set(snapshot.foreignKeys.map((fk) => fk.referencedIndexOid));
   const building = new Set(snapshot.indexesInProgress);

@@ -36,9 +36,6 @@ function buildLookup(snapshot: Snapshot): Lookup {
   const indexesByTable = groupBy(snapshot.indexes, (index) => index.tableOid);
   const partitions = groupBy(snapshot.tables.filter((table) => table.partitionOf !== null), (table) => table.partitionOf);
   const childIndexes = groupBy(snapshot.indexes.filter((index) => index.parentIndexOid !== null), (index) => index.parentIndexOid);
-  const columns = new Map(
-    snapshot.tables.flatMap((table) => table.columns.map((column) => [`${table.oid}:${column.attnum}`, column.name] as const)),
-  );
   const names = groupBy([...snapshot.tables, ...snapshot.indexes, ...snapshot.otherRelationNames], (relation) => relation.schema);
   const namesBySchema = new Map([...names].map(([schema, relations]) => [schema, new Set(relations.map((r) => r.name))]));
   const leavesOf = (table: Table): Table[] =>
@@ -51,7 +48,8 @@ function buildLookup(snapshot: Snapshot): Lookup {
     indexesOf: (oid) => indexesByTable.get(oid) ?? [],
     partitionsOf: (oid) => partitions.get(oid) ?? [],
     childIndexes: (oid) => childIndexes.get(oid) ?? [],
-    columnName: (tableOid, attnum) => columns.get(`${tableOid}:${attnum}`) ?? `#${attnum}`,
+    // A table's few columns searched in place: a map of every column of a large catalog costs more.
+    columnName: (tableOid, attnum) => tables.get(tableOid)?.columns.find((column) => column.attnum === attnum)?.name ?? `#${attnum}`,
     relationNames: (schema) => namesBySchema.get(schema) ?? new Set(),
   };
 }

@@ -45,8 +45,16 @@ export function statisticsProblem(table: Table, stats: ReadonlyMap<string, Colum
   return null;
 }
 
-export function columnStatsMap(snapshot: Snapshot): Map<string, ColumnStats> {
-  return new Map(snapshot.columnStats.map((s) => [`${s.tableOid}:${s.attnum}`, s]));
+const statsMaps = new WeakMap<Snapshot, ReadonlyMap<string, ColumnStats>>();
+
+/** Column statistics by `tableOid:attnum`, built once per snapshot and shared by the rules that need them. */
+export function columnStatsMap(snapshot: Snapshot): ReadonlyMap<string, ColumnStats> {
+  let map = statsMaps.get(snapshot);
+  if (!map) {
+    map = new Map(snapshot.columnStats.map((s) => [`${s.tableOid}:${s.attnum}`, s]));
+    statsMaps.set(snapshot, map);
+  }
+  return map;
 }
 
 export interface BloatEstimate {

@@ -66,6 +66,10 @@ const QUERY_KINDS = new Set(['SelectStmt', 'InsertStmt', 'UpdateStmt', 'DeleteSt
 // Common aggregates: a batched version of a statement using them needs GROUP BY.
 const AGGREGATES = new Set(['count', 'sum', 'avg', 'min', 'max', 'bool_and', 'bool_or', 'every', 'array_agg', 'string_agg', 'json_agg', 'jsonb_agg']);
 
+// Several rules and the report ask for the shapes of the same few thousand statements:
+// each text is parsed once per process.
+const shapes = new Map<string, StatementShape | null>();
+
 /**
  * Parses one statement text; null when it does not parse (a withheld text, say) or holds
  * other than one statement. Throws when the parser is not loaded.
@@ -75,6 +79,15 @@ const AGGREGATES = new Set(['count', 'sum', 'avg', 'min', 'max', 'bool_and', 'bo
  * //   equalities: [{ column: 'id', param: 1 }], selectList: 'id', … } }
  */
 export function statementShape(text: string): StatementShape | null {
+  let shape = shapes.get(text);
+  if (shape === undefined) {
+    shape = parseShape(text);
+    shapes.set(text, shape);
+  }
+  return shape;
+}
+
+function parseShape(text: string): StatementShape | null {
   // libpg-query rejects an empty text with a plain error, not a syntax error.
   if (text === '') return null;
   let stmts: Array<{ stmt?: Node }>;

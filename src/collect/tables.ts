@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { catalogQuery, isoTime, userSchema } from './catalog-query.js';
+import { catalogQuery, interner, isoTime, userSchema } from './catalog-query.js';
 import type { Column, QualifiedName, Table, TableKind, TableStats } from './snapshot.js';
 
 interface TableRow {
@@ -125,12 +125,14 @@ export function buildTables(sources: TableSources): Table[] {
   const statsByTable = new Map(sources.stats.map((row) => [row.relid, row]));
   const ioByTable = new Map(sources.io.map((row) => [row.relid, row]));
   const parentOf = new Map(sources.inherits.map((row) => [row.child, row.parent]));
+  const intern = interner();
+  const toColumn = (row: ColumnRow): Column => ({ attnum: row.attnum, name: intern(row.name), type: intern(row.type), notNull: row.not_null });
   return sources.tables.map((row) => {
     const stats = statsByTable.get(row.oid);
     const io = ioByTable.get(row.oid);
     return {
       oid: row.oid,
-      schema: row.schema,
+      schema: intern(row.schema),
       name: row.name,
       kind: KINDS[row.relkind],
       partitionOf: parentOf.get(row.oid) ?? null,
@@ -145,10 +147,6 @@ export function buildTables(sources: TableSources): Table[] {
       minMultiXactAge: row.min_mxid_age,
     };
   });
-}
-
-function toColumn(row: ColumnRow): Column {
-  return { attnum: row.attnum, name: row.name, type: row.type, notNull: row.not_null };
 }
 
 function toTableStats(row: TableStatsRow): TableStats {

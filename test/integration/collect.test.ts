@@ -1,18 +1,25 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectSnapshot } from '../../src/collect/collect.js';
+import { collectSequences } from '../../src/collect/sequences.js';
 import { resolveConnection } from '../../src/connect/options.js';
 import { openSession, SCAN_SESSION } from '../../src/connect/session.js';
+import { runCli } from '../helpers/cli.js';
 import { createDatabase, type TestDatabase } from '../helpers/db.js';
 
-async function statementsToCollect(url: string): Promise<number> {
-  const session = await openSession(resolveConnection(url), SCAN_SESSION);
-  try {
-    await collectSnapshot(session);
-    return session.statementCount();
-  } finally {
-    await session.close();
-  }
+/**
+ * The statements a full `perfaudit scan` (the built CLI: collection, every rule, and the
+ * verification step, which without hypopg sends nothing) sent to a database, as
+ * pg_stat_statements counted them.
+ */
+async function statementsOfScan(database: TestDatabase): Promise<number> {
+  const thisDatabase = '(SELECT oid FROM pg_database WHERE datname = current_database())';
+  await database.query(`SELECT pg_stat_statements_reset(0, ${thisDatabase}, 0)`);
+  const scan = await runCli(['scan', '-d', database.url, '--format', 'json', '--fail-on', 'none']);
+  expect(scan.code, scan.stderr).toBe(0);
+  // The tag spelled in two pieces, so this query does not count itself.
+  const rows = await database.query<{ statements: number }>(`SELECT coalesce(sum(calls), 0)::int AS statements FROM pg_stat_statements
+    WHERE dbid = ${thisDatabase} AND position(('/* perf' || 'audit */') in query) > 0`);
+  return rows[0]?.statements ?? 0;
 }
 
 describe('collect', () => {
@@ -34,9 +41,9 @@ describe('collect', () => {
     await large.drop();
   });
 
-  it('sends the same fixed number of statements whatever the schema size', async () => {
-    const few = await statementsToCollect(small.url);
-    const many = await statementsToCollect(large.url);
+  it('sends the same fixed number of statements whatever the schema size, for a whole scan', async () => {
+    const few = await statementsOfScan(small);
+    const many = await statementsOfScan(large);
     expect(few).toBe(25);
     expect(many).toBe(few);
     const snapshot = await large.snapshot();
@@ -84,6 +91,35 @@ describe('collect', () => {
     } finally {
       await holder.query('ROLLBACK');
       await holder.end();
+    }
+  });
+
+  it('reads sequences\' last values without keeping a lock on each, also those the role may only use', async () => {
+    const role = 'perfaudit_sequence_reader';
+    await small.run(`CREATE SEQUENCE used_seq; SELECT nextval('used_seq'); SELECT nextval('used_seq');
+      CREATE SEQUENCE usage_only_seq; SELECT nextval('usage_only_seq'); CREATE SEQUENCE fresh_seq;
+      CREATE ROLE ${role} LOGIN PASSWORD 'x';
+      GRANT SELECT ON used_seq, fresh_seq TO ${role}; GRANT USAGE ON usage_only_seq TO ${role};`);
+    try {
+      const url = new URL(small.url);
+      url.username = role;
+      url.password = 'x';
+      const session = await openSession(resolveConnection(url.toString()), SCAN_SESSION);
+      try {
+        await session.client.query('BEGIN');
+        const { sequences } = await collectSequences(session.db, 180000);
+        const locked = await session.client.query<{ name: string }>(
+          "SELECT c.relname AS name FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE l.pid = pg_backend_pid() AND c.relkind = 'S'");
+        await session.client.query('COMMIT');
+        expect(Object.fromEntries(sequences.map((sequence) => [sequence.name, sequence.lastValue])))
+          .toEqual({ used_seq: '2', usage_only_seq: '1', fresh_seq: null });
+        // PostgreSQL 18's pg_get_sequence_data() needs SELECT; only the USAGE-only sequence is read under a lock.
+        expect(locked.rows.map((row) => row.name)).toEqual(['usage_only_seq']);
+      } finally {
+        await session.close();
+      }
+    } finally {
+      await small.run(`DROP OWNED BY ${role}; DROP ROLE ${role};`);
     }
   });
 });

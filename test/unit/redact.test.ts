@@ -22,6 +22,11 @@ describe('redactStatement', () => {
     expect(redactStatement('SELECT * FROM app.t WHERE id = $1 AND "Name" = $2')).toBe('SELECT * FROM app.t WHERE id = $1 AND "Name" = $2');
   });
 
+  it('tidies a text with nothing to redact the same way without tokenizing it', () => {
+    expect(redactStatement('  SELECT $1, "a$b" \n FROM t  ')).toBe('SELECT $1, "a$b"\n FROM t');
+    expect(redactStatement('SELECT $1, $q$hunter2$q$')).toBe("SELECT $1, '…'");
+  });
+
   it('withholds a text it cannot tokenize rather than risk a secret', () => {
     expect(redactStatement("ALTER ROLE x PASSWORD 'unterminated")).not.toContain('unterminated');
   });
