@@ -44,6 +44,12 @@ export interface ScanOptions {
   readonly cpuProfileDir?: string;
 }
 
+/** The node flags of bin/perfaudit.js's `#!/usr/bin/env -S node …` line: the scan runs as users run it. */
+async function binNodeFlags(): Promise<string[]> {
+  const shebang = (await readFile(join(PACKAGE_ROOT, 'bin', 'perfaudit.js'), 'utf8')).split('\n')[0] ?? '';
+  return /^#!\/usr\/bin\/env -S node (.*)$/.exec(shebang)?.[1]?.split(' ').filter(Boolean) ?? [];
+}
+
 /** Runs `perfaudit scan --format json` (all rules) in a child process and measures it. */
 export async function scanOnce(url: string, options: ScanOptions = {}): Promise<ScanRun> {
   const dir = await mkdtemp(join(tmpdir(), 'perfaudit-bench-'));
@@ -51,6 +57,7 @@ export async function scanOnce(url: string, options: ScanOptions = {}): Promise<
     const probeFile = join(dir, 'probe.json');
     const reportFile = options.keepReport ? join(dir, 'report.json') : '/dev/null';
     const node = [
+      ...(await binNodeFlags()),
       ...(options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : []),
       '--import', join(PACKAGE_ROOT, 'bench', 'probe.mjs'),
     ];
