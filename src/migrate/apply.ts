@@ -4,7 +4,7 @@ import { quoteIdent } from '../plan/quote.js';
 import type { ParsedStatement } from '../parse/statements.js';
 import type { MigrationSource } from './files.js';
 import type { Migration, MigrationStatement } from './migration.js';
-import { listObjects, migrationTable, tableState, wasRewritten, type CatalogObject } from './observe.js';
+import { listObjects, migrationTable, objectId, tableState, wasRewritten, type CatalogObject } from './observe.js';
 import { targetName } from './target.js';
 
 /** Where a migration statement is. */
@@ -17,10 +17,8 @@ export interface Origin {
 export interface Applied {
   /** The new migrations, statement by statement, with what the server saw. */
   readonly migrations: readonly Migration[];
-  /** The statement that created each object (by listObjects key) of the new migrations. */
+  /** The statement that created each object of the new migrations still there at the end, by objectId. */
   readonly origins: ReadonlyMap<string, Origin>;
-  /** Every user object after the last migration, by listObjects key. */
-  readonly objects: ReadonlyMap<string, CatalogObject>;
 }
 
 /**
@@ -79,7 +77,17 @@ export async function applyNew(runner: Runner, sources: readonly MigrationSource
     migrations.push({ file: source.file, statements });
     await afterEach(source);
   }
-  return { migrations, origins, objects };
+  return { migrations, origins: byName(origins, objects) };
+}
+
+/** Origins keyed by the objects' final names (oids until then: a later rename keeps its origin). */
+function byName(origins: ReadonlyMap<string, Origin>, objects: ReadonlyMap<string, CatalogObject>): Map<string, Origin> {
+  const named = new Map<string, Origin>();
+  for (const [key, origin] of origins) {
+    const object = objects.get(key);
+    if (object) named.set(objectId(key.startsWith('c') ? 'c' : 'r', object.schema, object.table, object.name), origin);
+  }
+  return named;
 }
 
 function opensTransaction(node: Readonly<Record<string, unknown>>): boolean {

@@ -1,6 +1,6 @@
 import type { Finding } from '../rule.js';
 import type { Applied, Origin } from './apply.js';
-import type { CatalogObject } from './observe.js';
+import { objectId } from './observe.js';
 
 /**
  * The statement of `file` (the migration after which a schema finding first appeared)
@@ -11,25 +11,17 @@ import type { CatalogObject } from './observe.js';
  */
 export function locate(finding: Finding, applied: Applied, file: string): Origin {
   const { target } = finding;
-  const originIn = (key: string | undefined) => {
-    const origin = key === undefined ? undefined : applied.origins.get(key);
+  const originIn = (id: string) => {
+    const origin = applied.origins.get(id);
     return origin?.file === file ? origin : undefined;
   };
   const named = [
-    objectKey(applied.objects, target.kind === 'constraint' ? 'c' : 'r', target.schema, target.table, target.kind === 'table' ? target.table : target.name),
-    ...finding.actions.map((action) => action.dependsOn && objectKey(applied.objects, 'r', action.dependsOn.schema, target.table, action.dependsOn.name)),
+    objectId(target.kind === 'constraint' ? 'c' : 'r', target.schema, target.table, target.kind === 'table' ? target.table : target.name),
+    ...finding.actions.flatMap((action) => (action.dependsOn ? [objectId('r', action.dependsOn.schema, target.table, action.dependsOn.name)] : [])),
   ].map(originIn).filter((origin) => origin !== undefined);
-  const made = named.sort((a, b) => b.line - a.line)[0] ?? originIn(objectKey(applied.objects, 'r', target.schema, target.table, target.table));
+  const made = named.sort((a, b) => b.line - a.line)[0] ?? originIn(objectId('r', target.schema, target.table, target.table));
   if (made) return made;
   const statements = applied.migrations.find((migration) => migration.file === file)?.statements ?? [];
   const statement = statements.find((s) => s.target?.schema === target.schema && s.target.name === target.table) ?? statements[0];
   return { file, line: statement?.line ?? 1 };
-}
-
-function objectKey(objects: ReadonlyMap<string, CatalogObject>, prefix: 'r' | 'c', schema: string | null, table: string | null, name: string | null): string | undefined {
-  if (name === null) return undefined;
-  for (const [key, object] of objects) {
-    if (key.startsWith(prefix) && object.schema === schema && object.table === table && object.name === name) return key;
-  }
-  return undefined;
 }

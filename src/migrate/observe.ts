@@ -28,6 +28,14 @@ JOIN pg_class c ON c.oid = k.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE ${USER_SCHEMAS}`;
 
+/**
+ * An object's identity by name, as findings name it: `r` relations (tables, indexes) and
+ * `c` constraints, with schema, table and name.
+ */
+export function objectId(kind: 'r' | 'c', schema: string | null, table: string | null, name: string | null): string {
+  return JSON.stringify([kind, schema, table, name]);
+}
+
 /** The user objects of the database by key (`r<oid>` relations, `c<oid>` constraints). */
 export async function listObjects(client: pg.Client): Promise<Map<string, CatalogObject>> {
   const { rows } = await client.query<CatalogObject & { key: string }>(OBJECTS_SQL);
@@ -35,14 +43,9 @@ export async function listObjects(client: pg.Client): Promise<Map<string, Catalo
 }
 
 /** A table a statement acts on, as it stood before the statement ran. */
-export interface TableState {
+export interface TableState extends Omit<MigrationTable, 'newInFile' | 'rewritten'> {
   readonly key: string;
   readonly oid: number;
-  readonly schema: string;
-  readonly name: string;
-  readonly partitioned: boolean;
-  readonly notNull: readonly string[];
-  readonly notNullChecked: readonly string[];
   /** The relfilenodes of the table and its partitions: they change when it is rewritten. */
   readonly files: string;
 }
@@ -97,6 +100,6 @@ export async function wasRewritten(client: pg.Client, before: TableState): Promi
 
 /** The MigrationTable rules see. */
 export function migrationTable(state: TableState, newInFile: boolean, rewritten: boolean): MigrationTable {
-  const { schema, name, partitioned, notNull, notNullChecked } = state;
-  return { schema, name, partitioned, newInFile, rewritten, notNull, notNullChecked };
+  const { key: _key, oid: _oid, files: _files, ...table } = state;
+  return { ...table, newInFile, rewritten };
 }
